@@ -1,0 +1,41 @@
+/*
+ * idle_split: apportioning a device's idle energy over its consumers by the
+ * idle policies of design §5 (equal, utilization, proportional, base).
+ *
+ * Idle energy is put in a pot; each participant's use of the device (busy
+ * time, active energy) is accumulated; at a flush the pot is split and
+ * handed to a charge callback, then everything restarts. Accumulating and
+ * splitting once per snapshot gives the same totals as splitting per
+ * record (the split is linear in the pot) at O(1) cost per record.
+ */
+#ifndef JV_IDLE_SPLIT_H
+#define JV_IDLE_SPLIT_H
+
+#include <stdint.h>
+
+/* Policies: identical values to enum scn_idle_policy. */
+enum idle_policy {
+	IDLE_EQUAL = 0,        /* pot / n over all participants (paper's code) */
+	IDLE_UTILIZATION = 1,  /* in proportion to busy time (paper's text) */
+	IDLE_PROPORTIONAL = 2, /* in proportion to active energy */
+	IDLE_BASE = 3,         /* all to the base consumer (participant -1) */
+};
+
+struct idle_split;
+
+/* who == -1 means the base consumer (`hypervisor`). */
+typedef void (*idle_split_charge_fn)(void *ctx, int who, double joules);
+
+struct idle_split *idle_split_new(int n_participants, int policy);
+void idle_split_free(struct idle_split *s);
+
+void idle_split_add_idle(struct idle_split *s, double joules);
+void idle_split_add_use(struct idle_split *s, int who, int64_t busy_ns, double active_j);
+/* Split the pot and reset. With utilization/proportional and no use at
+ * all in the interval, or equal with no participants, the pot goes to the
+ * base consumer. Returns the pot that was split. */
+double idle_split_flush(struct idle_split *s, idle_split_charge_fn charge, void *ctx);
+double idle_split_pot(const struct idle_split *s);
+const char *idle_policy_name(int policy);
+
+#endif

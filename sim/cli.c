@@ -1,0 +1,196 @@
+/*
+ * cli: `joulevisor SUBCOMMAND [options]` (design §7).
+ *
+ * Subcommands available now: run, help. The others of the design (trace,
+ * reproduce, compare, calib, live, plot, sweep, regress, db) are listed in
+ * the help with their state and answer "not available in this version"
+ * with exit 2 until they land.
+ */
+#include "sim/cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/run.h"
+#include "sim/scenario.h"
+
+#define CLI_MAX_OVERRIDES 256
+#define CLI_CMDLINE_MAX 8192
+
+static const char *const PLANNED[] = {"trace", "reproduce", "compare", "calib", "live",
+				      "plot", "sweep", "regress", "db", NULL};
+
+static void usage(FILE *f)
+{
+	fputs("usage: joulevisor [--version] [--help] <command> [<args>]\n"
+	      "\n"
+	      "Energy accounting and management for hypervisor-based virtual machines\n"
+	      "(Stoess, Lang, Bellosa, USENIX ATC 2007): simulate, replay and check.\n"
+	      "\n"
+	      "commands:\n"
+	      "  run SCENARIO     simulate or replay a scenario, write the run directory\n"
+	      "  help [TOPIC]     this text; `help scenario` lists every scenario option;\n"
+	      "                   `help run` the options of run\n"
+	      "\n"
+	      "planned (not available in this version): trace, reproduce, compare, calib,\n"
+	      "live, plot, sweep, regress, db\n"
+	      "\n"
+	      "exit codes: 0 success, 1 runtime failure (write error, invariant violated),\n"
+	      "2 usage or input error, 3 regression found, 130/143 interrupted\n",
+	      f);
+}
+
+static void run_usage(FILE *f)
+{
+	fputs("usage: joulevisor run SCENARIO [-o DIR] [--force] [--set KEY=VALUE]...\n"
+	      "                      [--db FILE] [--parse-only] [-q]\n"
+	      "\n"
+	      "  SCENARIO          scenario file (INI), `-` for stdin\n"
+	      "  -o, --output DIR  run directory (default out/<scenario name>)\n"
+	      "  --force           replace an existing run directory\n"
+	      "  --set KEY=VALUE   override an option: section.key, vm.NAME.key,\n"
+	      "                    container.VM/NAME.key (repeatable)\n"
+	      "  --db FILE         also write the tables to an SQLite database\n"
+	      "  --parse-only      load and validate, print the resolved scenario, run nothing\n"
+	      "  -q, --quiet       do not print the matrix\n"
+	      "\n"
+	      "outputs: matrix.csv truth.csv error.csv series.csv power.csv summary.txt\n"
+	      "scenario.resolved.ini manifest.txt (see docs/FORMATS.md)\n",
+	      f);
+}
+
+static void join_cmdline(int argc, char **argv, char *buf, size_t cap)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < argc && n + 1 < cap; i++) {
+		int w = snprintf(buf + n, cap - n, "%s%s", i ? " " : "", argv[i]);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	if (n >= cap)
+		buf[cap - 1] = '\0';
+}
+
+static int cmd_run(int argc, char **argv, FILE *out, FILE *err, const char *cmdline)
+{
+	struct run_opts o = {0};
+	struct scn_override ov[CLI_MAX_OVERRIDES];
+	o.ov = ov;
+	o.command_line = cmdline;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = NULL;
+#define NEED_ARG()                                                                  \
+	do {                                                                        \
+		if (i + 1 >= argc) {                                                \
+			fprintf(err, "joulevisor: run: option %s needs a value\n", a); \
+			return 2;                                                   \
+		}                                                                   \
+		val = argv[++i];                                                    \
+	} while (0)
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			run_usage(out);
+			return 0;
+		} else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+			NEED_ARG();
+			o.out_dir = val;
+		} else if (strncmp(a, "--output=", 9) == 0) {
+			o.out_dir = a + 9;
+		} else if (strcmp(a, "--force") == 0 || strcmp(a, "-f") == 0) {
+			o.force = 1;
+		} else if (strcmp(a, "--parse-only") == 0) {
+			o.parse_only = 1;
+		} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+			o.quiet = 1;
+		} else if (strcmp(a, "--db") == 0 || strncmp(a, "--db=", 5) == 0) {
+			if (a[4] == '=')
+				val = a + 5;
+			else
+				NEED_ARG();
+			o.db = val;
+		} else if (strcmp(a, "--set") == 0 || strncmp(a, "--set=", 6) == 0) {
+			if (a[5] == '=')
+				val = a + 6;
+			else
+				NEED_ARG();
+			const char *eq = strchr(val, '=');
+			if (!eq || eq == val) {
+				fprintf(err, "joulevisor: run: --set expects KEY=VALUE, got '%s'\n", val);
+				return 2;
+			}
+			if (o.n_ov >= CLI_MAX_OVERRIDES) {
+				fprintf(err, "joulevisor: run: too many --set (max %d)\n",
+					CLI_MAX_OVERRIDES);
+				return 2;
+			}
+			/* split in place: argv strings are writable */
+			char *k = (char *)val;
+			k[eq - val] = '\0';
+			ov[o.n_ov].key = k;
+			ov[o.n_ov].value = eq + 1;
+			o.n_ov++;
+		} else if (a[0] == '-' && a[1] != '\0') {
+			fprintf(err, "joulevisor: run: unknown option '%s' (see `joulevisor run --help`)\n", a);
+			return 2;
+		} else if (!o.scenario) {
+			o.scenario = a;
+		} else {
+			fprintf(err, "joulevisor: run: more than one scenario ('%s', '%s')\n",
+				o.scenario, a);
+			return 2;
+		}
+#undef NEED_ARG
+	}
+	if (!o.scenario) {
+		fprintf(err, "joulevisor: run: no scenario given\n");
+		run_usage(err);
+		return 2;
+	}
+	return run_main(&o, out, err);
+}
+
+int cli_main(int argc, char **argv, FILE *out, FILE *err)
+{
+	char cmdline[CLI_CMDLINE_MAX];
+	join_cmdline(argc, argv, cmdline, sizeof cmdline);
+	if (argc < 2) {
+		usage(err);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		fprintf(out, "joulevisor %s\n", JV_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		usage(out);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0) {
+		if (argc < 3) {
+			usage(out);
+			return 0;
+		}
+		if (strcmp(argv[2], "scenario") == 0) {
+			scn_print_help(out);
+			return 0;
+		}
+		if (strcmp(argv[2], "run") == 0) {
+			run_usage(out);
+			return 0;
+		}
+		fprintf(err, "joulevisor: help: no help on '%s' (topics: scenario, run)\n", argv[2]);
+		return 2;
+	}
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc - 1, argv + 1, out, err, cmdline);
+	for (int i = 0; PLANNED[i]; i++)
+		if (strcmp(cmd, PLANNED[i]) == 0) {
+			fprintf(err, "joulevisor: '%s' is not available in this version\n", cmd);
+			return 2;
+		}
+	fprintf(err, "joulevisor: '%s' is not a joulevisor command (see `joulevisor --help`)\n", cmd);
+	return 2;
+}

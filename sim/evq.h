@@ -1,0 +1,75 @@
+/*
+ * evq: the deterministic discrete-event queue (design §9, libuv timer.c).
+ *
+ * An intrusive binary min-heap ordered by (t_ns, seq): seq is a counter the
+ * queue assigns at schedule time, so events at the same instant pop in the
+ * order they were scheduled, on every run. Events are embedded in their
+ * owner (no allocation per event); the heap array grows by doubling and is
+ * never shrunk, so the hot path (schedule/pop/cancel) does not allocate once
+ * the queue has reached its high-water mark.
+ *
+ * Periodic timers re-arm themselves when popped by evq_run_until(): the next
+ * firing is at t + period (exact integer ns, no drift).
+ */
+#ifndef JV_EVQ_H
+#define JV_EVQ_H
+
+#include <stdint.h>
+
+struct evq;
+struct evq_event;
+
+typedef void (*evq_cb)(struct evq *q, struct evq_event *ev, void *arg);
+
+struct evq_event {
+	int64_t t_ns;      /* firing time */
+	uint64_t seq;      /* tie-breaker, assigned by evq_schedule */
+	int64_t period_ns; /* > 0: periodic */
+	uint32_t heap_idx; /* position in the heap, EVQ_NOT_QUEUED when idle */
+	evq_cb cb;
+	void *arg;
+};
+
+#define EVQ_NOT_QUEUED UINT32_MAX
+
+struct evq {
+	struct evq_event **heap;
+	uint32_t n, cap;
+	uint64_t next_seq;
+	int64_t now_ns; /* time of the event being run / last popped */
+	int stop;       /* set by evq_stop() */
+};
+
+/* Initialise an empty queue at time 0. Returns 0 or JV_ENOMEM. */
+int evq_init(struct evq *q, uint32_t initial_cap);
+void evq_destroy(struct evq *q);
+
+/* Prepare an event for use (not queued). */
+void evq_event_init(struct evq_event *ev, evq_cb cb, void *arg);
+
+/* Queue ev at absolute time t_ns (>= q->now_ns, asserted). If ev is already
+ * queued it is moved. Returns 0 or JV_ENOMEM. */
+int evq_schedule(struct evq *q, struct evq_event *ev, int64_t t_ns);
+/* Queue ev first at t_ns, then every period_ns (> 0). */
+int evq_schedule_periodic(struct evq *q, struct evq_event *ev, int64_t t_ns,
+			  int64_t period_ns);
+/* Remove ev if queued; a no-op otherwise. Also ends periodicity. */
+void evq_cancel(struct evq *q, struct evq_event *ev);
+static inline int evq_is_queued(const struct evq_event *ev)
+{
+	return ev->heap_idx != EVQ_NOT_QUEUED;
+}
+
+/* Earliest event without removing it, or NULL. */
+struct evq_event *evq_peek(const struct evq *q);
+/* Remove and return the earliest event, advancing now_ns; NULL if empty.
+ * Periodic events are NOT re-armed by evq_pop (the caller owns them). */
+struct evq_event *evq_pop(struct evq *q);
+
+/* Pop and run events with t_ns <= until_ns in order (re-arming periodic
+ * ones before their callback runs), then set now_ns = until_ns. Stops
+ * early if a callback calls evq_stop(). Returns the number of events run. */
+uint64_t evq_run_until(struct evq *q, int64_t until_ns);
+void evq_stop(struct evq *q);
+
+#endif

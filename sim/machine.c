@@ -1,0 +1,1658 @@
+/*
+ * machine: theory of operation.
+ *
+ * Problem: reproduce, event by event, what a hypervisor host with a disk
+ * driver VM does (paper §3), and keep two ledgers of where each joule went:
+ * the *truth* (the simulator knows which request every nanosecond of CPU
+ * and disk time served) and the *account* (what the paper's mechanisms
+ * charge: PMC-weighted context-switch periods, the transfer-rate estimate,
+ * the driver's per-request prediction).
+ *
+ * Model:
+ *  - CPUs. Each physical CPU runs one vCPU at a time, chosen by a scheduler
+ *    class (models/sched.h) on a fixed quantum; with nothing runnable it
+ *    halts (the idle vCPU). A vCPU executes a FIFO of work items (CPU time
+ *    with event rates). While code runs, the counters advance at the work's
+ *    rates (`cycles` at the clock rate); the TSC always advances at the
+ *    clock rate. Counter advances accumulate per CPU and are logged as one
+ *    PMC record at every context switch and whenever the energy manager
+ *    reads the log ([cpu] read_period, 20 ms), as the paper's hypervisor
+ *    does; the record is accounted by the CPU energy model to the VM that
+ *    ran (a driver VM's share goes to its recursive pool).
+ *  - Truth CPU: every segment of constant rates is charged with the true
+ *    weights: the TSC part to the idle pot (split by the idle policy at each
+ *    snapshot), the rest to the owner VM, or for driver work done for a
+ *    request to the client via the driver.
+ *  - Disk path: a client submits a request to its driver VM; the driver's
+ *    vCPU does req_cpu (+ per KiB) of work, then the disk serves requests
+ *    FIFO for overhead + size / media_rate; at completion the driver
+ *    accounts the request (models/disk_energy.h, models/recursive.h) and
+ *    replies. Idle disk energy and the driver's idle CPU are charged every
+ *    disk idle period (50 ms) over the driver's clients.
+ *  - Snapshots every [output] interval: all CPUs log a record, idle pots
+ *    are split, the driver's undistributed CPU energy and not-yet-charged
+ *    disk idle energy are booked as `unattributed`, and both ledgers check
+ *    conservation (design §6).
+ *  - Traces: `pmc` logs ([cpu] pmc_log) and per-VM `pmc-interval`/`blk`
+ *    traces are streamed (one record ahead) and replayed in `accounting`
+ *    mode (charged as recorded; the truth ledger is then incomplete and
+ *    omitted) or `open`/`closed` mode (submitted into the simulated machine).
+ *
+ * Parameters: the scenario (sim/scenario.h); defaults from the preset.
+ *
+ * Worked example: one disk-stress client with 4 KiB reads on paper-2007:
+ * client work 3 us, driver work 7 us, disk 128.5 us: one request every
+ * ~139 us; the disk is busy 93% of the time (1.85 W active on top of 3.6 W
+ * idle) and the driver's request work costs ~77 W x 7 us per request.
+ *
+ * Limits: one queue per disk, FIFO; no preemption on wake-up (a woken vCPU
+ * waits for the running quantum); vCPUs are pinned to CPU (vm index mod
+ * count). Memory is O(VMs + queue depth), independent of run and trace
+ * length.
+ */
+#include "sim/machine.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/cpu_energy.h"
+#include "models/disk_energy.h"
+#include "models/disk_service.h"
+#include "models/idle_split.h"
+#include "models/recursive.h"
+#include "models/sched.h"
+#include "sim/evq.h"
+#include "sim/power.h"
+#include "traces/trc.h"
+
+#define NS_PER_S 1000000000LL
+#define WORK_FOREVER INT64_MAX
+#define WORK_CHUNK 256 /* work items allocated at once for trace replay */
+#define REQ_CHUNK 64   /* trace requests allocated at once */
+#define NC SCN_MAX_COUNTERS
+
+struct machine;
+struct work;
+typedef void (*work_done_fn)(struct machine *m, struct work *w);
+
+struct work {
+	struct work *next;
+	int64_t remaining_ns;
+	const double *rates; /* events/s per counter, NULL for none */
+	int client;          /* truth: vm index served (driver work), -1 own */
+	work_done_fn done;
+	void *ctx;
+	int queued;
+	double own_rates[NC]; /* storage for trace-derived rates */
+};
+
+struct vcpu {
+	struct sched_entity se;
+	int vm, cpu;
+	struct work *head, *tail;
+	int running;
+};
+
+struct mcpu {
+	int idx;
+	struct sched_rq rq;
+	struct vcpu *cur;
+	int64_t seg_start_ns, slice_end_ns;
+	struct evq_event ev;
+	double pend[NC];
+	int64_t rec_start_ns;
+	int rec_vm;
+	struct idle_split *split_truth, *split_acct;
+};
+
+struct mvm;
+
+struct mreq {
+	struct work drv_work, cl_work;
+	struct evq_event ev;
+	struct mvm *vm;
+	int64_t size_b, offset_b;
+	int op, disk;
+	int64_t submit_ns, start_ns, acc_from_ns, latency_ns;
+	int64_t think_ns;
+	struct mreq *next; /* disk FIFO or free list */
+	int from_trace;
+	struct mtrace *trace;
+};
+
+struct mdisk {
+	int idx, dev;
+	struct disk_service svc;
+	struct disk_energy acct;
+	struct mreq *qh, *qt, *busy;
+	struct evq_event ev;
+	int64_t power_since_ns;     /* power sampler: reported up to */
+	int64_t truth_idle_since_ns;
+	int64_t acct_meter_since_ns;
+	int64_t last_tick_ns;
+	double pending_unattr_j;
+	int via;                     /* via of the first driver using it */
+	int n_part;
+	int *part_vm;                /* participant -> vm */
+	struct idle_split *split_truth, *split_acct;
+};
+
+struct mtrace {
+	struct trc_reader *r;
+	const char *path;
+	int kind, mode;
+	int owner_vm;               /* section that named it, -1 for pmc_log */
+	int ctr_map[TRC_MAX_COUNTERS]; /* trace counter -> scenario counter */
+	int *vm_map;                /* reader vm -> scenario vm (-2 unresolved) */
+	int vm_map_cap;
+	struct trc_record rec;      /* the record read ahead */
+	int have;
+	struct evq_event ev;
+	/* pmc: per-cpu previous cumulative record */
+	int64_t prev_t[SCN_MAX_CPUS];
+	uint64_t prev_ctr[SCN_MAX_CPUS][TRC_MAX_COUNTERS];
+	int have_prev[SCN_MAX_CPUS];
+	/* closed mode chain */
+	int64_t closed_ready_ns;
+};
+
+struct mvm {
+	int idx;
+	const struct scn_vm *cfg;
+	struct vcpu vcpu;
+	int consumer, via, is_driver;
+	/* driver */
+	struct recursive rec;
+	int n_clients;
+	int *clients;
+	struct idle_split *cli_split_truth, *cli_split_acct;
+	double truth_pool_j[2];
+	double acct_pool_j[2]; /* only when the driver has no clients */
+	double probe_pool_j;
+	struct work bg[2];
+	struct evq_event bg_ev;
+	double idle_w;
+	/* guest */
+	struct mreq *reqs;
+	struct work hog;
+	struct evq_event start_ev, stop_ev;
+	int64_t next_offset;
+	int stopped;
+	struct machine_vm_stats st;
+	struct mvm *driver;
+	struct mdisk *disk;
+};
+
+struct machine {
+	const struct scn *s;
+	int flags;
+	struct machine_sink sink;
+	struct evq q;
+	int ncpu, ndisk, nvm, ndev, nvia;
+	struct mcpu cpu[SCN_MAX_CPUS];
+	struct mdisk disk[SCN_MAX_DISKS];
+	struct mvm *vm;
+	struct ledger *acct, *truth;
+	int has_truth;
+	char no_truth_reason[256];
+	int cpu_replayed;   /* pmc_log in accounting mode: no simulated CPU */
+	struct cpu_energy model_acct, model_truth;
+	double freq_hz;
+	int tsc, cyc;
+	int64_t quantum_ns;
+	struct power_sampler *power;
+	struct evq_event snap_ev, read_ev, tick_ev, end_ev;
+	int64_t last_snap_ns;
+	int64_t end_ns;
+	int err;
+	struct jv_diag *d;
+	struct machine_stats st;
+	/* names for the ledgers */
+	const char **cname, **dname, **vname;
+	char (*dname_buf)[16];
+	/* trace sources */
+	int ntr;
+	struct mtrace *tr;
+	/* pools */
+	struct work *free_work;
+	struct mreq *free_req;
+	void **chunks;
+	int nchunks, chunk_cap;
+};
+
+/* ---------------------------------------------------------------------- */
+/* errors and pools                                                        */
+
+static void fail(struct machine *m, int err)
+{
+	if (!m->err)
+		m->err = err;
+	evq_stop(&m->q);
+}
+
+static void *chunk_alloc(struct machine *m, size_t size)
+{
+	if (m->nchunks == m->chunk_cap) {
+		int cap = m->chunk_cap ? 2 * m->chunk_cap : 16;
+		void **nc = realloc(m->chunks, (size_t)cap * sizeof *nc);
+		if (!nc)
+			return NULL;
+		m->chunks = nc;
+		m->chunk_cap = cap;
+	}
+	void *p = calloc(1, size);
+	if (p)
+		m->chunks[m->nchunks++] = p;
+	return p;
+}
+
+static struct work *work_get(struct machine *m)
+{
+	if (!m->free_work) {
+		struct work *c = chunk_alloc(m, WORK_CHUNK * sizeof *c);
+		if (!c)
+			return NULL;
+		for (int i = 0; i < WORK_CHUNK; i++) {
+			c[i].next = m->free_work;
+			m->free_work = &c[i];
+		}
+	}
+	struct work *w = m->free_work;
+	m->free_work = w->next;
+	memset(w, 0, sizeof *w);
+	w->client = -1;
+	return w;
+}
+
+static void work_put(struct machine *m, struct work *w)
+{
+	w->next = m->free_work;
+	m->free_work = w;
+}
+
+static struct mreq *req_get(struct machine *m)
+{
+	if (!m->free_req) {
+		struct mreq *c = chunk_alloc(m, REQ_CHUNK * sizeof *c);
+		if (!c)
+			return NULL;
+		for (int i = 0; i < REQ_CHUNK; i++) {
+			c[i].next = m->free_req;
+			m->free_req = &c[i];
+		}
+	}
+	struct mreq *r = m->free_req;
+	m->free_req = r->next;
+	memset(r, 0, sizeof *r);
+	r->drv_work.client = -1;
+	r->cl_work.client = -1;
+	r->ev.heap_idx = EVQ_NOT_QUEUED;
+	return r;
+}
+
+static void req_put(struct machine *m, struct mreq *r)
+{
+	r->next = m->free_req;
+	m->free_req = r;
+}
+
+/* ---------------------------------------------------------------------- */
+/* charging helpers                                                        */
+
+static int dev_cpu(int cpu) { return cpu; }
+static int dev_disk(const struct machine *m, int disk) { return m->ncpu + disk; }
+
+/* Route a CPU charge for VM vm (or -1: hypervisor) in the account ledger:
+ * a driver VM's energy goes to its recursive pool. */
+static void acct_cpu_charge(struct machine *m, int cpu, int vm, int kind, double j)
+{
+	if (j == 0.0)
+		return;
+	if (vm < 0) {
+		ledger_charge(m->acct, LEDGER_HYPERVISOR, dev_cpu(cpu), 0, kind, j);
+		return;
+	}
+	struct mvm *v = &m->vm[vm];
+	if (v->is_driver) {
+		v->probe_pool_j += j;
+		if (v->n_clients > 0)
+			recursive_pool_add(&v->rec, j);
+		else
+			v->acct_pool_j[kind] += j;
+		return;
+	}
+	ledger_charge(m->acct, v->consumer, dev_cpu(cpu), 0, kind, j);
+}
+
+static void truth_cpu_charge(struct machine *m, int cpu, int vm, int kind, double j)
+{
+	if (j == 0.0 || !m->truth)
+		return;
+	if (vm < 0) {
+		ledger_charge(m->truth, LEDGER_HYPERVISOR, dev_cpu(cpu), 0, kind, j);
+		return;
+	}
+	struct mvm *v = &m->vm[vm];
+	if (v->is_driver) {
+		v->truth_pool_j[kind] += j;
+		return;
+	}
+	ledger_charge(m->truth, v->consumer, dev_cpu(cpu), 0, kind, j);
+}
+
+/* ---------------------------------------------------------------------- */
+/* CPUs                                                                    */
+
+static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now);
+
+/* Account [seg_start, now) on CPU c: counters, truth energy, power. */
+static void cpu_advance(struct machine *m, struct mcpu *c, int64_t now)
+{
+	int64_t dt = now - c->seg_start_ns;
+	if (dt <= 0)
+		return;
+	const struct scn_cpu *sc = &m->s->cpu;
+	double sec = (double)dt * 1e-9;
+	double ticks = m->freq_hz * sec;
+	double ev[NC];
+	int n = sc->n_counters;
+	struct vcpu *v = c->cur;
+	struct work *w = v ? v->head : NULL;
+	for (int k = 0; k < n; k++) {
+		double x = 0.0;
+		if (k == m->tsc)
+			x = ticks;
+		else if (w && k == m->cyc)
+			x = ticks;
+		else if (w && w->rates)
+			x = w->rates[k] * sec;
+		ev[k] = x;
+		c->pend[k] += x;
+	}
+	double idle_j, active_j;
+	cpu_energy_period(&m->model_truth, dt, ev, &idle_j, &active_j);
+	if (m->truth) {
+		ledger_meter(m->truth, dev_cpu(c->idx), idle_j + active_j);
+		idle_split_add_idle(c->split_truth, idle_j);
+		if (v) {
+			idle_split_add_use(c->split_truth, v->vm, dt, active_j);
+			if (w && w->client >= 0) {
+				struct mvm *owner = &m->vm[v->vm];
+				ledger_charge(m->truth, m->vm[w->client].consumer, dev_cpu(c->idx),
+					      owner->via, LEDGER_ACTIVE, active_j);
+			} else {
+				truth_cpu_charge(m, c->idx, v->vm, LEDGER_ACTIVE, active_j);
+			}
+		} else {
+			truth_cpu_charge(m, c->idx, -1, LEDGER_ACTIVE, active_j);
+		}
+	}
+	if (m->sink.power_row)
+		power_sampler_add(m->power, dev_cpu(c->idx), c->seg_start_ns, now, idle_j + active_j);
+	if (v) {
+		m->vm[v->vm].st.cpu_ns += dt;
+		if (w && w->remaining_ns != WORK_FOREVER)
+			w->remaining_ns -= dt;
+	}
+	c->seg_start_ns = now;
+}
+
+/* Log one PMC record for the period since the last one and account it. */
+static void cpu_record(struct machine *m, struct mcpu *c, int64_t now)
+{
+	cpu_advance(m, c, now);
+	int64_t dt = now - c->rec_start_ns;
+	if (dt <= 0)
+		return;
+	double idle_j, active_j;
+	cpu_energy_period(&m->model_acct, dt, c->pend, &idle_j, &active_j);
+	ledger_meter(m->acct, dev_cpu(c->idx), idle_j + active_j);
+	idle_split_add_idle(c->split_acct, idle_j);
+	if (c->rec_vm >= 0)
+		idle_split_add_use(c->split_acct, c->rec_vm, dt, active_j);
+	acct_cpu_charge(m, c->idx, c->rec_vm, LEDGER_ACTIVE, active_j);
+	memset(c->pend, 0, sizeof c->pend);
+	c->rec_start_ns = now;
+	c->rec_vm = c->cur ? c->cur->vm : -1;
+	m->st.pmc_records++;
+}
+
+static void cpu_resched_event(struct machine *m, struct mcpu *c, int64_t now)
+{
+	if (!c->cur) {
+		evq_cancel(&m->q, &c->ev);
+		return;
+	}
+	int64_t t = c->slice_end_ns;
+	struct work *w = c->cur->head;
+	if (w->remaining_ns != WORK_FOREVER && now + w->remaining_ns < t)
+		t = now + w->remaining_ns;
+	if (t < now)
+		t = now;
+	if (evq_schedule(&m->q, &c->ev, t))
+		fail(m, JV_ENOMEM);
+}
+
+/* Pop finished work of the running vCPU (calls done handlers). */
+static void vcpu_reap(struct machine *m, struct vcpu *v)
+{
+	while (v->head && v->head->remaining_ns <= 0) {
+		struct work *w = v->head;
+		v->head = w->next;
+		if (!v->head)
+			v->tail = NULL;
+		w->next = NULL;
+		w->queued = 0;
+		if (w->done)
+			w->done(m, w);
+	}
+}
+
+static void cpu_event(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct machine *m = arg;
+	struct mcpu *c = (struct mcpu *)((char *)ev - offsetof(struct mcpu, ev));
+	int64_t now = q->now_ns;
+	cpu_advance(m, c, now);
+	if (c->cur)
+		vcpu_reap(m, c->cur);
+	cpu_dispatch(m, c, now);
+}
+
+static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now)
+{
+	struct vcpu *prev = c->cur;
+	int prev_runnable = prev && prev->head;
+	if (prev_runnable && now < c->slice_end_ns) {
+		cpu_resched_event(m, c, now);
+		return;
+	}
+	struct vcpu *next = NULL;
+	struct sched_entity *se = c->rq.ops->pick_next(&c->rq);
+	if (se) {
+		next = &m->vm[se->id].vcpu;
+		if (prev_runnable)
+			c->rq.ops->enqueue(&c->rq, &prev->se);
+	} else if (prev_runnable) {
+		next = prev;
+	}
+	if (next != prev) {
+		cpu_record(m, c, now); /* context switch: log the PMC record */
+		if (prev)
+			prev->running = 0;
+		c->cur = next;
+		if (next)
+			next->running = 1;
+		c->rec_vm = next ? next->vm : -1;
+	}
+	if (next)
+		c->slice_end_ns = now + m->quantum_ns;
+	cpu_resched_event(m, c, now);
+}
+
+/* Append work to a vCPU; wakes it if it was idle. */
+static void vcpu_add_work(struct machine *m, struct vcpu *v, struct work *w)
+{
+	w->next = NULL;
+	w->queued = 1;
+	int was_empty = v->head == NULL;
+	if (v->tail)
+		v->tail->next = w;
+	else
+		v->head = w;
+	v->tail = w;
+	if (!was_empty || v->running)
+		return;
+	struct mcpu *c = &m->cpu[v->cpu];
+	c->rq.ops->enqueue(&c->rq, &v->se);
+	if (!c->cur && !evq_is_queued(&c->ev)) {
+		if (evq_schedule(&m->q, &c->ev, m->q.now_ns))
+			fail(m, JV_ENOMEM);
+	}
+}
+
+/* Make a running or queued piece of work end now (workload stop). */
+static void work_cancel(struct machine *m, struct vcpu *v, struct work *w)
+{
+	if (!w->queued)
+		return;
+	struct mcpu *c = &m->cpu[v->cpu];
+	if (c->cur == v && v->head == w) {
+		cpu_advance(m, c, m->q.now_ns);
+		w->remaining_ns = 0;
+		if (evq_schedule(&m->q, &c->ev, m->q.now_ns))
+			fail(m, JV_ENOMEM);
+	} else {
+		w->remaining_ns = 0;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* disks and the driver                                                    */
+
+static void disk_start_next(struct machine *m, struct mdisk *dk);
+static void client_next(struct machine *m, struct mreq *r);
+
+static void disk_power_to(struct machine *m, struct mdisk *dk, int64_t now)
+{
+	if (now <= dk->power_since_ns)
+		return;
+	if (m->sink.power_row) {
+		double p = dk->busy ? dk->acct.active_w : dk->acct.idle_w;
+		power_sampler_add(m->power, dev_disk(m, dk->idx), dk->power_since_ns, now,
+				  p * (double)(now - dk->power_since_ns) * 1e-9);
+	}
+	dk->power_since_ns = now;
+}
+
+/* Truth: charge the in-flight request's busy time up to now. */
+static void disk_truth_busy(struct machine *m, struct mdisk *dk, int64_t now)
+{
+	struct mreq *r = dk->busy;
+	if (!r || now <= r->acc_from_ns)
+		return;
+	int64_t dt = now - r->acc_from_ns;
+	double j = (dk->acct.active_w - dk->acct.idle_w) * (double)dt * 1e-9;
+	if (m->truth) {
+		ledger_meter(m->truth, dev_disk(m, dk->idx), j);
+		ledger_charge(m->truth, r->vm->consumer, dev_disk(m, dk->idx),
+			      r->vm->driver ? r->vm->driver->via : 0, LEDGER_ACTIVE, j);
+		int p = -1;
+		for (int i = 0; i < dk->n_part; i++)
+			if (dk->part_vm[i] == r->vm->idx)
+				p = i;
+		idle_split_add_use(dk->split_truth, p, dt, j);
+	}
+	r->acc_from_ns = now;
+}
+
+static void disk_submit(struct machine *m, struct mreq *r)
+{
+	struct mdisk *dk = &m->disk[r->disk];
+	r->next = NULL;
+	if (dk->qt)
+		dk->qt->next = r;
+	else
+		dk->qh = r;
+	dk->qt = r;
+	if (!dk->busy)
+		disk_start_next(m, dk);
+}
+
+static void drv_work_done(struct machine *m, struct work *w)
+{
+	struct mreq *r = w->ctx;
+	disk_submit(m, r);
+}
+
+/* Account a completed request in the driver: disk access energy with the
+ * estimated rate, the recursive CPU charge; the difference between the
+ * measured busy energy and the estimate is booked as unattributed. */
+static void driver_account(struct machine *m, struct mdisk *dk, struct mvm *cl,
+			   int64_t size_b, int64_t busy_ns, int64_t now)
+{
+	int ddev = dev_disk(m, dk->idx);
+	struct mvm *drv = cl->driver;
+	int via = drv ? drv->via : 0;
+	double measured = (dk->acct.active_w - dk->acct.idle_w) * (double)busy_ns * 1e-9;
+	double est = disk_energy_complete(&dk->acct, size_b, busy_ns);
+	ledger_meter(m->acct, ddev, measured);
+	ledger_charge(m->acct, cl->consumer, ddev, via, LEDGER_ACTIVE, est);
+	ledger_charge(m->acct, LEDGER_UNATTRIBUTED, ddev, via, LEDGER_ACTIVE, measured - est);
+	int p = -1;
+	for (int i = 0; i < dk->n_part; i++)
+		if (dk->part_vm[i] == cl->idx)
+			p = i;
+	idle_split_add_use(dk->split_acct, p, busy_ns, est);
+	if (drv && drv->n_clients > 0) {
+		double e = recursive_request_done(&drv->rec, now);
+		ledger_charge(m->acct, cl->consumer, dev_cpu(drv->vcpu.cpu), via, LEDGER_ACTIVE, e);
+	}
+	cl->st.requests++;
+	cl->st.bytes += size_b;
+}
+
+static void disk_event(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct machine *m = arg;
+	struct mdisk *dk = (struct mdisk *)((char *)ev - offsetof(struct mdisk, ev));
+	int64_t now = q->now_ns;
+	struct mreq *r = dk->busy;
+	disk_truth_busy(m, dk, now);
+	disk_power_to(m, dk, now);
+	dk->busy = NULL;
+	driver_account(m, dk, r->vm, r->size_b, now - r->start_ns, now);
+	disk_start_next(m, dk);
+	client_next(m, r);
+}
+
+static void disk_start_next(struct machine *m, struct mdisk *dk)
+{
+	struct mreq *r = dk->qh;
+	if (!r)
+		return;
+	int64_t now = m->q.now_ns;
+	dk->qh = r->next;
+	if (!dk->qh)
+		dk->qt = NULL;
+	disk_power_to(m, dk, now);
+	dk->busy = r;
+	r->start_ns = now;
+	r->acc_from_ns = now;
+	int64_t svc = disk_service_ns(&dk->svc, r->size_b, r->op);
+	if (evq_schedule(&m->q, &dk->ev, now + svc))
+		fail(m, JV_ENOMEM);
+}
+
+/* A client hands a request to its driver VM. */
+static void request_submit(struct machine *m, struct mreq *r)
+{
+	struct mvm *drv = r->vm->driver;
+	r->submit_ns = m->q.now_ns;
+	const struct scn_vm *dc = drv->cfg;
+	struct work *w = &r->drv_work;
+	w->remaining_ns = dc->req_cpu_ns + (int64_t)llround((double)dc->req_cpu_ns_per_kib *
+							     (double)r->size_b / 1024.0);
+	w->rates = dc->req_events.per_s;
+	w->client = r->vm->idx;
+	w->done = drv_work_done;
+	w->ctx = r;
+	if (w->remaining_ns <= 0) {
+		disk_submit(m, r);
+		return;
+	}
+	vcpu_add_work(m, &drv->vcpu, w);
+}
+
+/* ---------------------------------------------------------------------- */
+/* disk-stress workload (closed loop, queue depth slots)                   */
+
+static void client_work_done(struct machine *m, struct work *w)
+{
+	struct mreq *r = w->ctx;
+	struct mvm *v = r->vm;
+	if (v->stopped || m->q.now_ns >= v->cfg->stop_ns)
+		return;
+	r->size_b = v->cfg->block_size_b;
+	r->op = v->cfg->op;
+	r->offset_b = v->next_offset;
+	v->next_offset += r->size_b;
+	request_submit(m, r);
+}
+
+static void client_issue(struct machine *m, struct mreq *r)
+{
+	struct mvm *v = r->vm;
+	if (v->stopped || m->q.now_ns >= v->cfg->stop_ns)
+		return;
+	struct work *w = &r->cl_work;
+	w->remaining_ns = v->cfg->client_cpu_ns;
+	w->rates = v->cfg->events.per_s;
+	w->client = -1;
+	w->done = client_work_done;
+	w->ctx = r;
+	if (w->remaining_ns <= 0) {
+		client_work_done(m, w);
+		return;
+	}
+	vcpu_add_work(m, &v->vcpu, w);
+}
+
+static void think_event(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct machine *m = arg;
+	struct mreq *r = (struct mreq *)((char *)ev - offsetof(struct mreq, ev));
+	(void)q;
+	client_issue(m, r);
+}
+
+static void trace_closed_submit(struct machine *m, struct mtrace *t);
+
+/* After a completion: the next step of whoever issued the request. */
+static void client_next(struct machine *m, struct mreq *r)
+{
+	if (r->from_trace) {
+		struct mtrace *t = r->trace;
+		req_put(m, r);
+		if (t && t->mode == SCN_REPLAY_CLOSED)
+			trace_closed_submit(m, t);
+		return;
+	}
+	if (r->vm->cfg->think_ns > 0) {
+		evq_event_init(&r->ev, think_event, m);
+		if (evq_schedule(&m->q, &r->ev, m->q.now_ns + r->vm->cfg->think_ns))
+			fail(m, JV_ENOMEM);
+		return;
+	}
+	client_issue(m, r);
+}
+
+static void vm_start_event(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct machine *m = arg;
+	struct mvm *v = (struct mvm *)((char *)ev - offsetof(struct mvm, start_ev));
+	(void)q;
+	if (v->cfg->workload == SCN_WL_CPU_HOG) {
+		v->hog.remaining_ns = WORK_FOREVER;
+		v->hog.rates = v->cfg->events.per_s;
+		v->hog.client = -1;
+		vcpu_add_work(m, &v->vcpu, &v->hog);
+	} else if (v->cfg->workload == SCN_WL_DISK_STRESS) {
+		for (int i = 0; i < v->cfg->queue_depth; i++)
+			client_issue(m, &v->reqs[i]);
+	}
+}
+
+static void vm_stop_event(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct machine *m = arg;
+	struct mvm *v = (struct mvm *)((char *)ev - offsetof(struct mvm, stop_ev));
+	(void)q;
+	v->stopped = 1;
+	if (v->cfg->workload == SCN_WL_CPU_HOG)
+		work_cancel(m, &v->vcpu, &v->hog);
+}
+
+/* Driver background: bg_duty of every bg_period, as one work item. */
+static void bg_done(struct machine *m, struct work *w) { (void)m; (void)w; }
+
+static void bg_event(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct machine *m = arg;
+	struct mvm *v = (struct mvm *)((char *)ev - offsetof(struct mvm, bg_ev));
+	(void)q;
+	int64_t chunk = (int64_t)llround(v->cfg->bg_duty * (double)v->cfg->bg_period_ns);
+	if (chunk <= 0)
+		return;
+	for (int i = 0; i < 2; i++) {
+		struct work *w = &v->bg[i];
+		/* extend a queued item that is not running */
+		if (w->queued && !(v->vcpu.running && v->vcpu.head == w)) {
+			w->remaining_ns += chunk;
+			return;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		struct work *w = &v->bg[i];
+		if (!w->queued) {
+			w->remaining_ns = chunk;
+			w->rates = v->cfg->bg_events.per_s;
+			w->client = -1;
+			w->done = bg_done;
+			vcpu_add_work(m, &v->vcpu, w);
+			return;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* trace replay                                                            */
+
+static int trace_read_ahead(struct machine *m, struct mtrace *t);
+
+static int trace_vm(struct machine *m, struct mtrace *t, int rvm, long line)
+{
+	if (rvm >= t->vm_map_cap) {
+		int cap = t->vm_map_cap ? t->vm_map_cap : 16;
+		while (cap <= rvm)
+			cap *= 2;
+		int *nm = realloc(t->vm_map, (size_t)cap * sizeof *nm);
+		if (!nm) {
+			fail(m, JV_ENOMEM);
+			return -3;
+		}
+		for (int i = t->vm_map_cap; i < cap; i++)
+			nm[i] = -2;
+		t->vm_map = nm;
+		t->vm_map_cap = cap;
+	}
+	if (t->vm_map[rvm] != -2)
+		return t->vm_map[rvm];
+	const char *name = trc_vm_name(t->r, rvm);
+	int idx = scn_vm_index(m->s, name);
+	if (idx < 0 && t->kind == TRC_PMC &&
+	    (strcmp(name, "idle") == 0 || strcmp(name, "hypervisor") == 0))
+		idx = -1;
+	else if (idx < 0) {
+		jv_diag_set(m->d, JV_EUNKNOWN, t->path, line,
+			    "vm: unknown VM '%s' (not a [vm] section of the scenario)", name);
+		fail(m, JV_EUNKNOWN);
+		return -3;
+	}
+	t->vm_map[rvm] = idx;
+	return idx;
+}
+
+/* CPU work for a VM derived from counter advances (open-mode replay). */
+static void trace_cpu_work(struct machine *m, struct mtrace *t, int vm, int64_t span_ns,
+			   const uint64_t *delta)
+{
+	if (vm < 0)
+		return;
+	struct mvm *v = &m->vm[vm];
+	double adv[NC] = {0};
+	for (int i = 0; i < trc_n_counters(t->r); i++)
+		if (t->ctr_map[i] >= 0)
+			adv[t->ctr_map[i]] = (double)delta[i];
+	int64_t run_ns = span_ns;
+	if (m->cyc >= 0 && adv[m->cyc] > 0)
+		run_ns = (int64_t)llround(adv[m->cyc] / m->freq_hz * 1e9);
+	if (run_ns <= 0)
+		return;
+	struct work *w = work_get(m);
+	if (!w) {
+		fail(m, JV_ENOMEM);
+		return;
+	}
+	for (int k = 0; k < m->s->cpu.n_counters; k++)
+		w->own_rates[k] = adv[k] / ((double)run_ns * 1e-9);
+	w->rates = w->own_rates;
+	w->remaining_ns = run_ns;
+	w->done = work_put;
+	vcpu_add_work(m, &v->vcpu, w);
+}
+
+/* Accounting-mode CPU record: charge the advances to the VM as recorded. */
+static void trace_cpu_account(struct machine *m, struct mtrace *t, int cpu, int vm,
+			      int64_t span_ns, const uint64_t *delta, int with_tsc)
+{
+	double adv[NC] = {0};
+	for (int i = 0; i < trc_n_counters(t->r); i++)
+		if (t->ctr_map[i] >= 0)
+			adv[t->ctr_map[i]] = (double)delta[i];
+	if (!with_tsc && m->tsc >= 0)
+		adv[m->tsc] = 0.0; /* the machine's own TSC gives the baseline */
+	double idle_j, active_j;
+	cpu_energy_period(&m->model_acct, span_ns, adv, &idle_j, &active_j);
+	struct mcpu *c = &m->cpu[cpu];
+	ledger_meter(m->acct, dev_cpu(cpu), idle_j + active_j);
+	idle_split_add_idle(c->split_acct, idle_j);
+	if (vm >= 0) {
+		int64_t busy = span_ns;
+		if (m->cyc >= 0 && adv[m->cyc] > 0)
+			busy = (int64_t)llround(adv[m->cyc] / m->freq_hz * 1e9);
+		idle_split_add_use(c->split_acct, vm, busy, active_j);
+		m->vm[vm].st.cpu_ns += busy;
+	}
+	acct_cpu_charge(m, cpu, vm, LEDGER_ACTIVE, active_j);
+	if (m->sink.power_row && m->cpu_replayed)
+		power_sampler_add(m->power, dev_cpu(cpu), t->prev_t[cpu], t->prev_t[cpu] + span_ns,
+				  idle_j + active_j);
+	m->st.pmc_records++;
+}
+
+static void trace_blk_complete(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct machine *m = arg;
+	struct mreq *r = (struct mreq *)((char *)ev - offsetof(struct mreq, ev));
+	(void)q;
+	struct mdisk *dk = &m->disk[r->disk];
+	driver_account(m, dk, r->vm, r->size_b, r->latency_ns, m->q.now_ns);
+	req_put(m, r);
+}
+
+static void trace_closed_submit(struct machine *m, struct mtrace *t)
+{
+	/* the next record waits for its think time after this completion */
+	if (!t->have)
+		return;
+	int64_t at = m->q.now_ns + t->rec.u.blk.latency_ns; /* think, stored there */
+	if (at < m->q.now_ns)
+		at = m->q.now_ns;
+	if (evq_schedule(&m->q, &t->ev, at))
+		fail(m, JV_ENOMEM);
+}
+
+static void trace_event(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct machine *m = arg;
+	struct mtrace *t = (struct mtrace *)((char *)ev - offsetof(struct mtrace, ev));
+	int64_t now = q->now_ns;
+	struct trc_record *rec = &t->rec;
+	m->st.trace_records++;
+	if (rec->kind == TRC_PMC) {
+		struct trc_pmc *p = &rec->u.pmc;
+		int vm = trace_vm(m, t, p->vm, rec->line);
+		if (vm < -1)
+			return;
+		int cpu = p->cpu;
+		if (cpu >= m->ncpu) {
+			jv_diag_set(m->d, JV_ERANGE, t->path, rec->line,
+				    "cpu: cpu %d but the scenario has %d CPU(s)", cpu, m->ncpu);
+			fail(m, JV_ERANGE);
+			return;
+		}
+		if (t->have_prev[cpu]) {
+			uint64_t delta[TRC_MAX_COUNTERS];
+			for (int i = 0; i < trc_n_counters(t->r); i++)
+				delta[i] = p->ctr[i] - t->prev_ctr[cpu][i];
+			int64_t span = p->t_ns - t->prev_t[cpu];
+			if (t->mode == SCN_REPLAY_ACCOUNTING)
+				trace_cpu_account(m, t, cpu, vm, span, delta, 1);
+			else
+				trace_cpu_work(m, t, vm, span, delta);
+		}
+		t->have_prev[cpu] = 1;
+		t->prev_t[cpu] = p->t_ns;
+		memcpy(t->prev_ctr[cpu], p->ctr, sizeof p->ctr);
+	} else if (rec->kind == TRC_PMC_INTERVAL) {
+		struct trc_pmc_interval *p = &rec->u.pmci;
+		int vm = trace_vm(m, t, p->vm, rec->line);
+		if (vm < 0)
+			return;
+		int cpu = m->vm[vm].vcpu.cpu;
+		int64_t span = p->t_ns - t->prev_t[0];
+		if (t->mode == SCN_REPLAY_ACCOUNTING)
+			trace_cpu_account(m, t, cpu, vm, span, p->delta, 0);
+		else
+			trace_cpu_work(m, t, vm, span, p->delta);
+		t->prev_t[0] = p->t_ns;
+	} else if (rec->kind == TRC_BLK) {
+		struct trc_blk *b = &rec->u.blk;
+		int vm = trace_vm(m, t, b->vm, rec->line);
+		if (vm < 0)
+			return;
+		struct mvm *v = &m->vm[vm];
+		if (b->disk >= m->ndisk) {
+			jv_diag_set(m->d, JV_ERANGE, t->path, rec->line,
+				    "disk: disk%d but the scenario has %d disk(s)", b->disk, m->ndisk);
+			fail(m, JV_ERANGE);
+			return;
+		}
+		if (t->mode != SCN_REPLAY_ACCOUNTING && !v->driver) {
+			jv_diag_set(m->d, JV_EINVAL, t->path, rec->line,
+				    "vm: VM '%s' has no driver VM to serve its requests", v->cfg->name);
+			fail(m, JV_EINVAL);
+			return;
+		}
+		struct mreq *r = req_get(m);
+		if (!r) {
+			fail(m, JV_ENOMEM);
+			return;
+		}
+		r->vm = v;
+		r->size_b = b->size_b;
+		r->offset_b = b->offset_b;
+		r->op = b->op;
+		r->disk = b->disk;
+		r->from_trace = 1;
+		r->trace = t;
+		if (t->mode == SCN_REPLAY_ACCOUNTING) {
+			struct mdisk *dk = &m->disk[r->disk];
+			r->latency_ns = b->latency_ns >= 0
+				? b->latency_ns
+				: (int64_t)llround((double)b->size_b * 1e9 / dk->acct.rate_bps);
+			evq_event_init(&r->ev, trace_blk_complete, m);
+			if (evq_schedule(&m->q, &r->ev, now + r->latency_ns))
+				fail(m, JV_ENOMEM);
+		} else {
+			request_submit(m, r);
+		}
+	}
+	int64_t cur_t = rec->kind == TRC_PMC ? rec->u.pmc.t_ns
+		: rec->kind == TRC_PMC_INTERVAL ? rec->u.pmci.t_ns
+		: rec->kind == TRC_BLK ? rec->u.blk.t_ns : rec->u.blki.t_ns;
+	int64_t cur_end = rec->kind == TRC_BLK && rec->u.blk.latency_ns >= 0
+		? cur_t + rec->u.blk.latency_ns : cur_t;
+	if (trace_read_ahead(m, t) <= 0)
+		return;
+	if (t->mode == SCN_REPLAY_CLOSED && t->rec.kind == TRC_BLK) {
+		/* keep the recorded think time: gap after the previous completion */
+		int64_t think = t->rec.u.blk.t_ns - cur_end;
+		t->rec.u.blk.latency_ns = think > 0 ? think : 0;
+		return; /* submitted by client_next after the completion */
+	}
+	(void)cur_t;
+}
+
+/* Read the next record and schedule it (open/accounting). Returns 1 if a
+ * record is pending, 0 at EOF, < 0 on error. */
+static int trace_read_ahead(struct machine *m, struct mtrace *t)
+{
+	int rc = trc_next(t->r, &t->rec, m->d);
+	if (rc < 0) {
+		fail(m, rc);
+		t->have = 0;
+		return rc;
+	}
+	t->have = rc;
+	if (!rc)
+		return 0;
+	int64_t at = 0;
+	switch (t->rec.kind) {
+	case TRC_PMC: at = t->rec.u.pmc.t_ns; break;
+	case TRC_PMC_INTERVAL: at = t->rec.u.pmci.t_ns; break;
+	case TRC_BLK: at = t->rec.u.blk.t_ns; break;
+	default: at = t->rec.u.blki.t_ns; break;
+	}
+	if (t->mode == SCN_REPLAY_CLOSED && t->rec.kind == TRC_BLK)
+		return 1; /* scheduled by the caller's completion chain */
+	if (at < m->q.now_ns) {
+		jv_diag_set(m->d, JV_EORDER, t->path, t->rec.line,
+			    "t_ns: record at %" PRId64 " ns is before the simulated time %" PRId64
+			    " ns (traces must be in time order)", at, m->q.now_ns);
+		fail(m, JV_EORDER);
+		return JV_EORDER;
+	}
+	if (at >= m->end_ns)
+		return 1; /* beyond the run: left unread (counted in summary) */
+	if (evq_schedule(&m->q, &t->ev, at))
+		fail(m, JV_ENOMEM);
+	return 1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* periodic: manager log reads, idle ticks, snapshots                      */
+
+static void read_event(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct machine *m = arg;
+	(void)ev;
+	if (m->cpu_replayed)
+		return;
+	for (int i = 0; i < m->ncpu; i++)
+		cpu_record(m, &m->cpu[i], q->now_ns);
+}
+
+struct split_ctx {
+	struct machine *m;
+	struct ledger *l;
+	int dev, via, kind;
+	const int *map;     /* participant -> vm */
+	int truth;          /* CPU splits: route drivers to pools */
+	int cpu;
+};
+
+static void split_charge(void *vctx, int who, double j)
+{
+	struct split_ctx *x = vctx;
+	if (x->map == NULL) { /* CPU split over all VMs */
+		if (x->truth)
+			truth_cpu_charge(x->m, x->cpu, who, LEDGER_IDLE, j);
+		else
+			acct_cpu_charge(x->m, x->cpu, who, LEDGER_IDLE, j);
+		return;
+	}
+	if (who < 0)
+		ledger_charge(x->l, LEDGER_HYPERVISOR, x->dev, 0, x->kind, j);
+	else
+		ledger_charge(x->l, x->m->vm[x->map[who]].consumer, x->dev, x->via, x->kind, j);
+}
+
+static void tick_event(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct machine *m = arg;
+	int64_t now = q->now_ns;
+	(void)ev;
+	/* disk idle energy over the clients (paper: every 50 ms) */
+	for (int i = 0; i < m->ndisk; i++) {
+		struct mdisk *dk = &m->disk[i];
+		double e = disk_energy_idle(&dk->acct, now - dk->last_tick_ns);
+		dk->last_tick_ns = now;
+		idle_split_add_idle(dk->split_acct, e);
+		struct split_ctx x = {m, m->acct, dev_disk(m, i), dk->via, LEDGER_IDLE,
+				      dk->part_vm, 0, 0};
+		idle_split_flush(dk->split_acct, split_charge, &x);
+		if (dk->pending_unattr_j != 0.0) {
+			ledger_charge(m->acct, LEDGER_UNATTRIBUTED, dev_disk(m, i), dk->via,
+				      LEDGER_IDLE, -dk->pending_unattr_j);
+			dk->pending_unattr_j = 0.0;
+		}
+	}
+	/* the driver's idle CPU over its clients */
+	for (int i = 0; i < m->nvm; i++) {
+		struct mvm *v = &m->vm[i];
+		if (!v->is_driver || v->n_clients == 0)
+			continue;
+		double e = recursive_idle_due(&v->rec, now);
+		idle_split_add_idle(v->cli_split_acct, e);
+		struct split_ctx x = {m, m->acct, dev_cpu(v->vcpu.cpu), v->via, LEDGER_IDLE,
+				      v->clients, 0, 0};
+		idle_split_flush(v->cli_split_acct, split_charge, &x);
+	}
+}
+
+static int emit_power(void *ctx, int64_t t, int dev, double w)
+{
+	struct machine *m = ctx;
+	return m->sink.power_row(m->sink.ctx, t, dev, w);
+}
+
+static void snapshot(struct machine *m, int64_t now)
+{
+	int64_t span = now - m->last_snap_ns;
+	/* 1. CPUs: log and account up to now */
+	if (!m->cpu_replayed)
+		for (int i = 0; i < m->ncpu; i++)
+			cpu_record(m, &m->cpu[i], now);
+	else if (m->sink.power_row)
+		for (int i = 0; i < m->ncpu; i++)
+			power_sampler_add(m->power, dev_cpu(i), now, now, 0.0);
+	/* 2. disks */
+	for (int i = 0; i < m->ndisk; i++) {
+		struct mdisk *dk = &m->disk[i];
+		int ddev = dev_disk(m, i);
+		disk_truth_busy(m, dk, now);
+		disk_power_to(m, dk, now);
+		if (m->truth) {
+			double idle = disk_energy_idle(&dk->acct, now - dk->truth_idle_since_ns);
+			dk->truth_idle_since_ns = now;
+			ledger_meter(m->truth, ddev, idle);
+			idle_split_add_idle(dk->split_truth, idle);
+			struct split_ctx x = {m, m->truth, ddev, dk->via, LEDGER_IDLE, dk->part_vm, 0, 0};
+			idle_split_flush(dk->split_truth, split_charge, &x);
+		}
+		ledger_meter(m->acct, ddev, disk_energy_idle(&dk->acct, now - dk->acct_meter_since_ns));
+		dk->acct_meter_since_ns = now;
+		double pending = disk_energy_idle(&dk->acct, now - dk->last_tick_ns);
+		ledger_charge(m->acct, LEDGER_UNATTRIBUTED, ddev, dk->via, LEDGER_IDLE,
+			      pending - dk->pending_unattr_j);
+		dk->pending_unattr_j = pending;
+	}
+	/* 3. CPU idle splits */
+	for (int i = 0; i < m->ncpu; i++) {
+		struct mcpu *c = &m->cpu[i];
+		struct split_ctx xa = {m, m->acct, dev_cpu(i), 0, LEDGER_IDLE, NULL, 0, i};
+		idle_split_flush(c->split_acct, split_charge, &xa);
+		if (m->truth) {
+			struct split_ctx xt = {m, m->truth, dev_cpu(i), 0, LEDGER_IDLE, NULL, 1, i};
+			idle_split_flush(c->split_truth, split_charge, &xt);
+		}
+	}
+	/* 4. drivers: pass on or book what is left */
+	for (int i = 0; i < m->nvm; i++) {
+		struct mvm *v = &m->vm[i];
+		if (!v->is_driver)
+			continue;
+		int cdev = dev_cpu(v->vcpu.cpu);
+		if (v->n_clients > 0) {
+			double res = recursive_interval_residual(&v->rec);
+			ledger_charge(m->acct, LEDGER_UNATTRIBUTED, cdev, v->via, LEDGER_ACTIVE, res);
+			if (m->truth) {
+				idle_split_add_idle(v->cli_split_truth,
+						    v->truth_pool_j[0] + v->truth_pool_j[1]);
+				struct split_ctx x = {m, m->truth, cdev, v->via, LEDGER_IDLE,
+						      v->clients, 0, 0};
+				idle_split_flush(v->cli_split_truth, split_charge, &x);
+			}
+		} else {
+			for (int k = 0; k < 2; k++) {
+				ledger_charge(m->acct, v->consumer, cdev, 0, k, v->acct_pool_j[k]);
+				if (m->truth)
+					ledger_charge(m->truth, v->consumer, cdev, 0, k, v->truth_pool_j[k]);
+				v->acct_pool_j[k] = 0.0;
+			}
+		}
+		v->truth_pool_j[0] = v->truth_pool_j[1] = 0.0;
+	}
+	/* 5. conservation */
+	int bad = ledger_snapshot(m->acct, now);
+	if (m->truth)
+		bad += ledger_snapshot(m->truth, now);
+	m->st.conservation_violations += (uint64_t)bad;
+	m->st.snapshots++;
+	m->last_snap_ns = now;
+	(void)span;
+	if (m->sink.snapshot) {
+		int rc = m->sink.snapshot(m->sink.ctx, now, m->acct, m->truth);
+		if (rc) {
+			fail(m, rc);
+			return;
+		}
+	}
+	if (m->sink.power_row) {
+		int rc = power_sampler_emit(m->power, now, emit_power, m);
+		if (rc)
+			fail(m, rc);
+	}
+}
+
+static void snap_event(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct machine *m = arg;
+	(void)ev;
+	if (q->now_ns > m->last_snap_ns && q->now_ns < m->end_ns)
+		snapshot(m, q->now_ns);
+}
+
+/* ---------------------------------------------------------------------- */
+/* assembly                                                                */
+
+static int open_trace(struct machine *m, struct mtrace *t, const char *path, int owner,
+		      int mode, struct jv_diag *d)
+{
+	int rc = trc_open(path, "auto", &t->r, d);
+	if (rc)
+		return rc;
+	t->path = path;
+	t->kind = trc_kind(t->r);
+	t->mode = mode;
+	t->owner_vm = owner;
+	evq_event_init(&t->ev, trace_event, m);
+	if (t->kind == TRC_BLK_INTERVAL)
+		return jv_diag_set(d, JV_EINVAL, path, 0,
+				   "blk-interval traces are aggregate statistics and cannot be "
+				   "replayed request by request (use a blk trace)");
+	if (owner < 0 && t->kind != TRC_PMC)
+		return jv_diag_set(d, JV_EINVAL, path, 0,
+				   "[cpu] pmc_log must be a `pmc` log, this is a `%s` trace",
+				   trc_kind_name(t->kind));
+	if (owner >= 0 && t->kind == TRC_PMC)
+		return jv_diag_set(d, JV_EINVAL, path, 0,
+				   "a per-switch `pmc` log describes the whole CPU: give it as "
+				   "[cpu] pmc_log, not as a VM's trace");
+	for (int i = 0; i < trc_n_counters(t->r); i++) {
+		const char *cn = trc_counter_name(t->r, i);
+		t->ctr_map[i] = scn_counter_index(m->s, cn);
+		if (t->ctr_map[i] < 0)
+			return jv_diag_set(d, JV_EUNKNOWN, path, 2,
+					   "counter '%s' is not one of the scenario's [cpu] counters",
+					   cn);
+	}
+	return 0;
+}
+
+static int assemble_traces(struct machine *m, struct jv_diag *d)
+{
+	const struct scn *s = m->s;
+	int n = s->cpu.pmc_log ? 1 : 0;
+	for (int i = 0; i < s->n_vms; i++)
+		n += s->vm[i].n_traces;
+	if (n == 0)
+		return 0;
+	m->tr = calloc((size_t)n, sizeof *m->tr);
+	if (!m->tr)
+		return JV_ENOMEM;
+	int k = 0, rc;
+	if (s->cpu.pmc_log) {
+		int mode = s->global.replay_mode;
+		rc = open_trace(m, &m->tr[k], s->cpu.pmc_log, -1, mode, d);
+		m->ntr = ++k;
+		if (rc)
+			return rc;
+		if (mode == SCN_REPLAY_ACCOUNTING) {
+			m->cpu_replayed = 1;
+			for (int i = 0; i < s->n_vms; i++)
+				if (s->vm[i].workload == SCN_WL_CPU_HOG ||
+				    s->vm[i].workload == SCN_WL_DISK_STRESS ||
+				    (s->vm[i].kind == SCN_VM_DRIVER && s->vm[i].bg_duty > 0))
+					return jv_diag_set(d, JV_EINVAL, s->vm[i].file, s->vm[i].line,
+							   "[vm %s]: the CPU is replayed from [cpu] pmc_log "
+							   "in accounting mode, so VMs cannot run simulated "
+							   "CPU work (workload, driver bg_duty)",
+							   s->vm[i].name);
+		}
+	}
+	for (int i = 0; i < s->n_vms; i++)
+		for (int j = 0; j < s->vm[i].n_traces; j++) {
+			rc = open_trace(m, &m->tr[k], s->vm[i].trace[j], i, s->vm[i].trace_mode, d);
+			m->ntr = ++k;
+			if (rc)
+				return rc;
+			if (m->cpu_replayed && m->tr[k - 1].mode != SCN_REPLAY_ACCOUNTING &&
+			    m->tr[k - 1].kind != TRC_BLK)
+				return jv_diag_set(d, JV_EINVAL, s->vm[i].trace[j], 0,
+						   "open/closed CPU replay needs the simulated CPU, "
+						   "but [cpu] pmc_log replays it in accounting mode");
+			if (m->cpu_replayed && m->tr[k - 1].mode != SCN_REPLAY_ACCOUNTING &&
+			    s->vm[s->vm[i].driver_idx >= 0 ? s->vm[i].driver_idx : i].req_cpu_ns > 0)
+				return jv_diag_set(d, JV_EINVAL, s->vm[i].trace[j], 0,
+						   "open/closed block replay runs driver CPU work, but "
+						   "[cpu] pmc_log replays the CPU in accounting mode "
+						   "(use trace_mode = accounting)");
+		}
+	for (int i = 0; i < m->ntr; i++)
+		if (m->tr[i].mode == SCN_REPLAY_ACCOUNTING) {
+			m->has_truth = 0;
+			snprintf(m->no_truth_reason, sizeof m->no_truth_reason,
+				 "%s is replayed in accounting mode: the records are charged as "
+				 "recorded, so there is no simulated truth to compare with",
+				 m->tr[i].path);
+			break;
+		}
+	return 0;
+}
+
+static int assemble(struct machine *m, struct jv_diag *d)
+{
+	const struct scn *s = m->s;
+	m->ncpu = s->cpu.count;
+	m->ndisk = s->disk.count;
+	m->nvm = s->n_vms;
+	m->ndev = m->ncpu + m->ndisk;
+	m->freq_hz = s->cpu.freq_hz;
+	m->tsc = s->cpu.tsc_index;
+	m->cyc = s->cpu.cycles_index;
+	m->quantum_ns = s->cpu.quantum_ns;
+	m->end_ns = s->global.duration_ns;
+	m->has_truth = 1;
+	m->d = d;
+
+	m->model_acct.ops = &cpu_energy_weighted_pmc;
+	m->model_acct.n_counters = s->cpu.n_counters;
+	m->model_acct.tsc_index = s->cpu.tsc_index;
+	memcpy(m->model_acct.weight_j, s->cpu.weight_j, sizeof m->model_acct.weight_j);
+	m->model_truth = m->model_acct;
+	memcpy(m->model_truth.weight_j, s->cpu.true_weight_j, sizeof m->model_truth.weight_j);
+
+	m->vm = calloc((size_t)(m->nvm > 0 ? m->nvm : 1), sizeof *m->vm);
+	m->cname = calloc((size_t)m->nvm + LEDGER_FIRST_VM, sizeof *m->cname);
+	m->dname = calloc((size_t)m->ndev, sizeof *m->dname);
+	m->dname_buf = calloc((size_t)m->ndev, sizeof *m->dname_buf);
+	m->vname = calloc((size_t)m->nvm + 1, sizeof *m->vname);
+	if (!m->vm || !m->cname || !m->dname || !m->dname_buf || !m->vname)
+		return JV_ENOMEM;
+	m->cname[LEDGER_HYPERVISOR] = "hypervisor";
+	m->cname[LEDGER_UNATTRIBUTED] = "unattributed";
+	m->vname[0] = "direct";
+	m->nvia = 1;
+	for (int i = 0; i < m->ncpu; i++) {
+		snprintf(m->dname_buf[i], sizeof m->dname_buf[i], "cpu%d", i);
+		m->dname[i] = m->dname_buf[i];
+	}
+	for (int i = 0; i < m->ndisk; i++) {
+		snprintf(m->dname_buf[m->ncpu + i], sizeof m->dname_buf[0], "disk%d", i);
+		m->dname[m->ncpu + i] = m->dname_buf[m->ncpu + i];
+	}
+
+	if (evq_init(&m->q, 1024))
+		return JV_ENOMEM;
+	const struct sched_ops *so = &sched_rr;
+	for (int i = 0; i < m->ncpu; i++) {
+		struct mcpu *c = &m->cpu[i];
+		c->idx = i;
+		c->rq.ops = so;
+		so->init(&c->rq);
+		c->rec_vm = -1;
+		evq_event_init(&c->ev, cpu_event, m);
+		c->split_truth = idle_split_new(m->nvm, s->cpu.idle_policy);
+		c->split_acct = idle_split_new(m->nvm, s->cpu.idle_policy);
+		if (!c->split_truth || !c->split_acct)
+			return JV_ENOMEM;
+	}
+	for (int i = 0; i < m->nvm; i++) {
+		struct mvm *v = &m->vm[i];
+		v->idx = i;
+		v->cfg = &s->vm[i];
+		v->consumer = LEDGER_FIRST_VM + i;
+		m->cname[v->consumer] = v->cfg->name;
+		v->is_driver = v->cfg->kind == SCN_VM_DRIVER;
+		v->vcpu.vm = i;
+		v->vcpu.cpu = i % m->ncpu;
+		v->vcpu.se.id = i;
+		v->vcpu.se.tickets = v->cfg->tickets;
+		if (v->is_driver) {
+			v->via = m->nvia;
+			m->vname[m->nvia++] = v->cfg->name;
+		}
+		evq_event_init(&v->start_ev, vm_start_event, m);
+		evq_event_init(&v->stop_ev, vm_stop_event, m);
+		evq_event_init(&v->bg_ev, bg_event, m);
+	}
+	/* clients of each driver */
+	for (int i = 0; i < m->nvm; i++) {
+		struct mvm *v = &m->vm[i];
+		if (!v->is_driver && v->cfg->driver_idx >= 0)
+			v->driver = &m->vm[v->cfg->driver_idx];
+	}
+	for (int i = 0; i < m->nvm; i++) {
+		struct mvm *v = &m->vm[i];
+		if (!v->is_driver)
+			continue;
+		v->clients = calloc((size_t)m->nvm, sizeof(int));
+		if (!v->clients)
+			return JV_ENOMEM;
+		for (int j = 0; j < m->nvm; j++)
+			if (m->vm[j].driver == v)
+				v->clients[v->n_clients++] = j;
+		v->cli_split_truth = idle_split_new(v->n_clients, s->disk.idle_policy);
+		v->cli_split_acct = idle_split_new(v->n_clients, s->disk.idle_policy);
+		if (!v->cli_split_truth || !v->cli_split_acct)
+			return JV_ENOMEM;
+		v->idle_w = v->cfg->idle_cpu_auto ? 0.0 : v->cfg->idle_cpu_w;
+		recursive_init(&v->rec, v->idle_w, v->cfg->predict_window, 0);
+		for (int k = 0; k < 2; k++)
+			v->bg[k].client = -1;
+	}
+	for (int i = 0; i < m->ndisk; i++) {
+		struct mdisk *dk = &m->disk[i];
+		dk->idx = i;
+		dk->dev = dev_disk(m, i);
+		dk->svc.ops = &disk_service_linear;
+		dk->svc.media_rate_bps = s->disk.media_rate_bps;
+		dk->svc.overhead_ns = s->disk.overhead_ns;
+		disk_energy_init(&dk->acct, s->disk.idle_power_w, s->disk.active_power_w,
+				 s->disk.nominal_rate_bps, s->disk.rate_window);
+		evq_event_init(&dk->ev, disk_event, m);
+		dk->part_vm = calloc((size_t)(m->nvm > 0 ? m->nvm : 1), sizeof(int));
+		if (!dk->part_vm)
+			return JV_ENOMEM;
+		for (int j = 0; j < m->nvm; j++)
+			if (m->vm[j].driver && m->vm[j].cfg->disk == i) {
+				dk->part_vm[dk->n_part++] = j;
+				if (!dk->via)
+					dk->via = m->vm[j].driver->via;
+			}
+		dk->split_truth = idle_split_new(dk->n_part, s->disk.idle_policy);
+		dk->split_acct = idle_split_new(dk->n_part, s->disk.idle_policy);
+		if (!dk->split_truth || !dk->split_acct)
+			return JV_ENOMEM;
+	}
+	for (int i = 0; i < m->nvm; i++)
+		m->vm[i].disk = &m->disk[m->vm[i].cfg->disk];
+
+	int rc = assemble_traces(m, d);
+	if (rc)
+		return rc;
+	if (m->cpu_replayed && m->has_truth) {
+		m->has_truth = 0;
+		snprintf(m->no_truth_reason, sizeof m->no_truth_reason,
+			 "the CPU is replayed from a PMC log in accounting mode");
+	}
+
+	m->acct = ledger_new(m->nvm + LEDGER_FIRST_VM, m->cname, m->ndev, m->dname, m->nvia,
+			     m->vname);
+	if (!m->acct)
+		return JV_ENOMEM;
+	if (m->has_truth) {
+		m->truth = ledger_new(m->nvm + LEDGER_FIRST_VM, m->cname, m->ndev, m->dname,
+				      m->nvia, m->vname);
+		if (!m->truth)
+			return JV_ENOMEM;
+	}
+	if (m->sink.power_row) {
+		m->power = power_sampler_new(m->ndev, s->output.power_resolution_ns);
+		if (!m->power)
+			return JV_ENOMEM;
+	}
+	/* workloads */
+	for (int i = 0; i < m->nvm; i++) {
+		struct mvm *v = &m->vm[i];
+		const struct scn_vm *c = v->cfg;
+		if (v->is_driver) {
+			if (c->bg_duty > 0 && c->bg_period_ns > 0 &&
+			    evq_schedule_periodic(&m->q, &v->bg_ev, 0, c->bg_period_ns))
+				return JV_ENOMEM;
+			continue;
+		}
+		if (m->flags & MACHINE_PROBE)
+			continue;
+		if (c->workload == SCN_WL_DISK_STRESS) {
+			if (!v->driver)
+				return jv_diag_set(d, JV_EINVAL, c->file, c->line,
+						   "[vm %s] does disk I/O but has no driver VM", c->name);
+			v->reqs = calloc((size_t)c->queue_depth, sizeof *v->reqs);
+			if (!v->reqs)
+				return JV_ENOMEM;
+			for (int k = 0; k < c->queue_depth; k++) {
+				v->reqs[k].vm = v;
+				v->reqs[k].disk = c->disk;
+				v->reqs[k].ev.heap_idx = EVQ_NOT_QUEUED;
+			}
+		}
+		if ((c->workload == SCN_WL_CPU_HOG || c->workload == SCN_WL_DISK_STRESS) &&
+		    c->start_ns < m->end_ns) {
+			if (evq_schedule(&m->q, &v->start_ev, c->start_ns))
+				return JV_ENOMEM;
+			if (c->stop_ns < m->end_ns && evq_schedule(&m->q, &v->stop_ev, c->stop_ns))
+				return JV_ENOMEM;
+		}
+	}
+	if (!(m->flags & MACHINE_PROBE))
+		for (int i = 0; i < m->ntr; i++) {
+			rc = trace_read_ahead(m, &m->tr[i]);
+			if (rc < 0)
+				return rc;
+			if (rc > 0 && m->tr[i].mode == SCN_REPLAY_CLOSED &&
+			    m->tr[i].rec.kind == TRC_BLK) {
+				if (evq_schedule(&m->q, &m->tr[i].ev, m->tr[i].rec.u.blk.t_ns < m->end_ns
+						 ? m->tr[i].rec.u.blk.t_ns : m->end_ns))
+					return JV_ENOMEM;
+			}
+		}
+	evq_event_init(&m->read_ev, read_event, m);
+	evq_event_init(&m->tick_ev, tick_event, m);
+	evq_event_init(&m->snap_ev, snap_event, m);
+	if (evq_schedule_periodic(&m->q, &m->read_ev, s->cpu.read_period_ns, s->cpu.read_period_ns) ||
+	    evq_schedule_periodic(&m->q, &m->tick_ev, s->disk.idle_period_ns, s->disk.idle_period_ns) ||
+	    evq_schedule_periodic(&m->q, &m->snap_ev, s->output.interval_ns, s->output.interval_ns))
+		return JV_ENOMEM;
+	return 0;
+}
+
+static int probe_driver_idle(const struct scn *s, struct machine *m, struct jv_diag *d)
+{
+	int need = 0;
+	for (int i = 0; i < s->n_vms; i++)
+		if (s->vm[i].kind == SCN_VM_DRIVER && s->vm[i].idle_cpu_auto)
+			need = 1;
+	if (!need)
+		return 0;
+	/* the probe: the same machine, no client workloads, no traces */
+	struct scn *ps = malloc(sizeof *ps);
+	if (!ps)
+		return JV_ENOMEM;
+	memcpy(ps, s, sizeof *ps);
+	ps->cpu.pmc_log = NULL;
+	int64_t probe = 0;
+	for (int i = 0; i < ps->n_vms; i++) {
+		ps->vm[i].n_traces = 0;
+		if (ps->vm[i].kind == SCN_VM_DRIVER && ps->vm[i].idle_probe_ns > probe)
+			probe = ps->vm[i].idle_probe_ns;
+	}
+	ps->global.duration_ns = probe;
+	struct machine_sink none = {0};
+	struct machine *pm = NULL;
+	int rc = machine_new(ps, MACHINE_PROBE, &none, &pm, d);
+	if (!rc)
+		rc = machine_run(pm, d);
+	if (!rc)
+		for (int i = 0; i < s->n_vms; i++) {
+			struct mvm *v = &m->vm[i];
+			if (v->is_driver && v->cfg->idle_cpu_auto) {
+				v->idle_w = pm->vm[i].probe_pool_j / ((double)probe * 1e-9);
+				v->rec.idle_w = v->idle_w;
+			}
+		}
+	machine_free(pm);
+	free(ps);
+	return rc;
+}
+
+int machine_new(const struct scn *s, int flags, const struct machine_sink *sink,
+		struct machine **out, struct jv_diag *d)
+{
+	*out = NULL;
+	struct machine *m = calloc(1, sizeof *m);
+	if (!m)
+		return jv_diag_set(d, JV_ENOMEM, NULL, 0, "out of memory");
+	m->s = s;
+	m->flags = flags;
+	if (sink)
+		m->sink = *sink;
+	int rc = assemble(m, d);
+	if (!rc && !(flags & MACHINE_PROBE) && !m->cpu_replayed)
+		rc = probe_driver_idle(s, m, d);
+	if (rc) {
+		if (!d->err)
+			jv_diag_set(d, rc, s->file, 0, "cannot assemble the machine: %s",
+				    jv_strerror(rc));
+		machine_free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+int machine_run(struct machine *m, struct jv_diag *d)
+{
+	m->d = d;
+	m->st.events += evq_run_until(&m->q, m->end_ns);
+	if (!m->err && m->end_ns > m->last_snap_ns)
+		snapshot(m, m->end_ns);
+	if (m->err && !d->err)
+		jv_diag_set(d, m->err, m->s->file, 0, "run failed: %s", jv_strerror(m->err));
+	return m->err;
+}
+
+void machine_free(struct machine *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < m->ncpu; i++) {
+		idle_split_free(m->cpu[i].split_truth);
+		idle_split_free(m->cpu[i].split_acct);
+	}
+	for (int i = 0; i < m->ndisk; i++) {
+		free(m->disk[i].part_vm);
+		idle_split_free(m->disk[i].split_truth);
+		idle_split_free(m->disk[i].split_acct);
+	}
+	if (m->vm)
+		for (int i = 0; i < m->nvm; i++) {
+			free(m->vm[i].clients);
+			free(m->vm[i].reqs);
+			idle_split_free(m->vm[i].cli_split_truth);
+			idle_split_free(m->vm[i].cli_split_acct);
+		}
+	for (int i = 0; i < m->ntr; i++) {
+		if (m->tr[i].r)
+			trc_close(m->tr[i].r);
+		free(m->tr[i].vm_map);
+	}
+	free(m->tr);
+	for (int i = 0; i < m->nchunks; i++)
+		free(m->chunks[i]);
+	free(m->chunks);
+	ledger_free(m->acct);
+	ledger_free(m->truth);
+	power_sampler_free(m->power);
+	evq_destroy(&m->q);
+	free(m->vm);
+	free(m->cname);
+	free(m->dname);
+	free(m->dname_buf);
+	free(m->vname);
+	free(m);
+}
+
+const struct ledger *machine_acct(const struct machine *m) { return m->acct; }
+const struct ledger *machine_truth(const struct machine *m) { return m->truth; }
+const char *machine_no_truth_reason(const struct machine *m) { return m->no_truth_reason; }
+const struct machine_stats *machine_stats(const struct machine *m) { return &m->st; }
+const struct machine_vm_stats *machine_vm_stats(const struct machine *m, int vm)
+{
+	return &m->vm[vm].st;
+}
+double machine_driver_idle_w(const struct machine *m, int vm) { return m->vm[vm].idle_w; }
+uint64_t machine_rate_estimates(const struct machine *m, int disk)
+{
+	return m->disk[disk].acct.estimates;
+}
+double machine_rate_estimate_bps(const struct machine *m, int disk)
+{
+	return m->disk[disk].acct.rate_bps;
+}

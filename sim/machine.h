@@ -1,0 +1,68 @@
+/*
+ * machine: the simulated host assembled from a scenario (design §2, §5):
+ * physical CPUs with a scheduler and the hypervisor's PMC log, vCPUs of
+ * guest and driver VMs, disks served by driver VMs, workloads and trace
+ * sources, and the two ledgers (truth and account).
+ */
+#ifndef JV_MACHINE_H
+#define JV_MACHINE_H
+
+#include <stdint.h>
+
+#include "base/jv_err.h"
+#include "models/ledger.h"
+#include "sim/scenario.h"
+
+struct machine;
+
+/* What the runner receives while the machine runs. Any callback returning
+ * non-zero stops the run with that error. */
+struct machine_sink {
+	void *ctx;
+	/* after each ledger snapshot (interval ending at t_ns) */
+	int (*snapshot)(void *ctx, int64_t t_ns, const struct ledger *acct,
+			const struct ledger *truth);
+	/* one power.csv row */
+	int (*power_row)(void *ctx, int64_t t_ns, int device, double power_w);
+};
+
+enum machine_flags {
+	MACHINE_PROBE = 1, /* driver-idle probe: guests' workloads do not run */
+};
+
+struct machine_vm_stats {
+	uint64_t requests;      /* disk requests completed */
+	int64_t bytes;          /* bytes transferred */
+	int64_t cpu_ns;         /* CPU time the VM's vCPU ran */
+};
+
+struct machine_stats {
+	uint64_t events;        /* discrete events run */
+	uint64_t pmc_records;   /* PMC log records accounted */
+	uint64_t trace_records; /* records read from trace files */
+	uint64_t snapshots;
+	uint64_t conservation_violations;
+};
+
+int machine_new(const struct scn *s, int flags, const struct machine_sink *sink,
+		struct machine **out, struct jv_diag *d);
+/* Run from 0 to global.duration. Returns 0, a sink's error, or a negative
+ * JV_E* code with d filled (bad trace record, out of memory). */
+int machine_run(struct machine *m, struct jv_diag *d);
+void machine_free(struct machine *m);
+
+const struct ledger *machine_acct(const struct machine *m);
+/* NULL when the run has no complete truth (accounting-mode replays). */
+const struct ledger *machine_truth(const struct machine *m);
+const char *machine_no_truth_reason(const struct machine *m);
+const struct machine_stats *machine_stats(const struct machine *m);
+const struct machine_vm_stats *machine_vm_stats(const struct machine *m, int vm);
+/* Consumer index of VM i in the ledgers. */
+static inline int machine_consumer(int vm) { return LEDGER_FIRST_VM + vm; }
+/* The driver idle CPU power the accounting used (after an auto probe). */
+double machine_driver_idle_w(const struct machine *m, int vm);
+/* Accounting internals for the summary. */
+uint64_t machine_rate_estimates(const struct machine *m, int disk);
+double machine_rate_estimate_bps(const struct machine *m, int disk);
+
+#endif

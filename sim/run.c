@@ -1,0 +1,404 @@
+/*
+ * run: the `joulevisor run` pipeline (design §7 Outputs).
+ *
+ *   scenario -> scn_load -> machine (probe, run) -> sinks:
+ *     series.csv and power.csv stream while the machine runs;
+ *     matrix.csv, truth.csv, error.csv, summary.txt, scenario.resolved.ini
+ *     and manifest.txt are written at the end;
+ *   all inside a temporary directory renamed into place on success
+ *   (sim/out.c), and with --db the same tables in one SQLite transaction.
+ *
+ * Exit codes (design §7): 0 success; 1 runtime failure (write error,
+ * conservation violated: the outputs are still written so the violation
+ * can be inspected, and summary.txt says so); 2 bad input (nothing is
+ * written).
+ */
+#include "sim/run.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/idle_split.h"
+#include "models/ledger.h"
+#include "sim/machine.h"
+#include "sim/out.h"
+#include "base/units.h"
+
+#define RUN_DEFAULT_OUT "out"
+#define RUN_PATH_MAX 4096
+
+static const char *const MATRIX_COLS[] = {"consumer", "device", "via", "idle_j",
+					  "active_j", "total_j", "mean_w"};
+static const char *const SERIES_COLS[] = {"t_ns", "consumer", "device", "via", "idle_j",
+					  "active_j"};
+static const char *const POWER_COLS[] = {"t_ns", "device", "power_w"};
+static const char *const ERROR_COLS[] = {"consumer", "device", "accounted_j", "true_j",
+					 "error_j", "error_pct"};
+
+struct run_ctx {
+	struct out_run *out;
+	struct out_table *series, *power;
+	const struct ledger *names; /* for device names in power rows */
+	const char *const *dev_names;
+};
+
+static int on_snapshot(void *vctx, int64_t t_ns, const struct ledger *acct,
+		       const struct ledger *truth)
+{
+	struct run_ctx *x = vctx;
+	(void)truth;
+	int nc = ledger_n_consumers(acct), nd = ledger_n_devices(acct), nv = ledger_n_via(acct);
+	x->names = acct;
+	for (int c = 0; c < nc; c++)
+		for (int dv = 0; dv < nd; dv++)
+			for (int v = 0; v < nv; v++) {
+				if (!ledger_cell_used(acct, c, dv, v))
+					continue;
+				int rc = out_table_rowv(x->series, (int64_t)t_ns,
+							ledger_consumer_name(acct, c),
+							ledger_device_name(acct, dv),
+							ledger_via_name(acct, v),
+							ledger_interval(acct, c, dv, v, LEDGER_IDLE),
+							ledger_interval(acct, c, dv, v, LEDGER_ACTIVE));
+				if (rc)
+					return rc;
+			}
+	return 0;
+}
+
+static int on_power(void *vctx, int64_t t_ns, int dev, double w)
+{
+	struct run_ctx *x = vctx;
+	return out_table_rowv(x->power, (int64_t)t_ns, x->dev_names[dev], w);
+}
+
+static int write_matrix(struct out_run *out, const char *name, const struct ledger *l,
+			double dur_s)
+{
+	struct out_table *t;
+	int rc = out_table_open(out, name, MATRIX_COLS, "sssdddd", &t);
+	if (rc)
+		return rc;
+	int nc = ledger_n_consumers(l), nd = ledger_n_devices(l), nv = ledger_n_via(l);
+	for (int c = 0; c < nc && !rc; c++)
+		for (int dv = 0; dv < nd && !rc; dv++)
+			for (int v = 0; v < nv && !rc; v++) {
+				if (!ledger_cell_used(l, c, dv, v))
+					continue;
+				double i = ledger_total(l, c, dv, v, LEDGER_IDLE);
+				double a = ledger_total(l, c, dv, v, LEDGER_ACTIVE);
+				rc = out_table_rowv(t, ledger_consumer_name(l, c),
+						    ledger_device_name(l, dv), ledger_via_name(l, v),
+						    i, a, i + a, (i + a) / dur_s);
+			}
+	if (!rc)
+		rc = out_table_close(t);
+	return rc;
+}
+
+static int consumer_device_used(const struct ledger *l, int c, int dv)
+{
+	for (int v = 0; v < ledger_n_via(l); v++)
+		if (ledger_cell_used(l, c, dv, v))
+			return 1;
+	return 0;
+}
+
+static int write_error(struct out_run *out, const struct ledger *acct, const struct ledger *truth)
+{
+	struct out_table *t;
+	int rc = out_table_open(out, "error", ERROR_COLS, "sdddds", &t);
+	if (rc)
+		return rc;
+	int nc = ledger_n_consumers(acct), nd = ledger_n_devices(acct);
+	for (int c = 0; c < nc && !rc; c++)
+		for (int dv = 0; dv < nd && !rc; dv++) {
+			if (!consumer_device_used(acct, c, dv) && !consumer_device_used(truth, c, dv))
+				continue;
+			double a = ledger_total_cd(acct, c, dv), tr = ledger_total_cd(truth, c, dv);
+			double e = a - tr;
+			char pct[32] = "";
+			if (tr != 0.0)
+				snprintf(pct, sizeof pct, "%.6g", 100.0 * e / tr);
+			rc = out_table_rowv(t, ledger_consumer_name(acct, c),
+					    ledger_device_name(acct, dv), a, tr, e, pct);
+		}
+	if (!rc)
+		rc = out_table_close(t);
+	return rc;
+}
+
+static void print_conservation(FILE *f, const char *which, const struct ledger *l)
+{
+	const struct ledger_conservation *c = ledger_conservation(l);
+	fprintf(f, "conservation_%s_checks: %" PRIu64 "\n", which, c->checks);
+	fprintf(f, "conservation_%s_violations: %" PRIu64 "\n", which, c->violations);
+	fprintf(f, "conservation_%s_max_residual_j: %.3g\n", which, c->max_residual_j);
+	fprintf(f, "conservation_%s_max_relative_residual: %.3g\n", which, c->max_rel_residual);
+}
+
+static int write_summary(struct out_run *out, const struct scn *s, const struct machine *m)
+{
+	FILE *f = out_run_fopen(out, "summary.txt");
+	if (!f)
+		return out_run_diag(out)->err ? out_run_diag(out)->err : JV_EIO;
+	const struct ledger *acct = machine_acct(m), *truth = machine_truth(m);
+	const struct machine_stats *st = machine_stats(m);
+	double dur_s = (double)s->global.duration_ns * 1e-9;
+	char buf[32];
+	fprintf(f, "# joulevisor run summary\n");
+	fprintf(f, "scenario: %s\n", s->global.name);
+	fprintf(f, "duration_ns: %" PRId64 "\n", s->global.duration_ns);
+	fprintf(f, "seed: %" PRIu64 "\n", s->global.seed);
+	fprintf(f, "interval_ns: %" PRId64 "\n", s->output.interval_ns);
+	fprintf(f, "cpu_idle_policy: %s\n", idle_policy_name(s->cpu.idle_policy));
+	fprintf(f, "disk_idle_policy: %s\n", idle_policy_name(s->disk.idle_policy));
+	fprintf(f, "events: %" PRIu64 "\n", st->events);
+	fprintf(f, "pmc_records: %" PRIu64 "\n", st->pmc_records);
+	fprintf(f, "trace_records: %" PRIu64 "\n", st->trace_records);
+	fprintf(f, "snapshots: %" PRIu64 "\n", st->snapshots);
+	fprintf(f, "truth: %s\n", truth ? "yes" : "no");
+	if (!truth)
+		fprintf(f, "truth_missing_reason: %s\n", machine_no_truth_reason(m));
+	print_conservation(f, "accounted", acct);
+	if (truth)
+		print_conservation(f, "truth", truth);
+	fprintf(f, "conservation: %s\n", st->conservation_violations ? "VIOLATED" : "ok");
+	for (int dv = 0; dv < ledger_n_devices(acct); dv++) {
+		fprintf(f, "device_%s_accounted_energy_j: %.10g\n", ledger_device_name(acct, dv),
+			ledger_meter_total(acct, dv));
+		if (truth)
+			fprintf(f, "device_%s_true_energy_j: %.10g\n", ledger_device_name(acct, dv),
+				ledger_meter_total(truth, dv));
+		fprintf(f, "device_%s_accounted_mean_w: %.10g\n", ledger_device_name(acct, dv),
+			ledger_meter_total(acct, dv) / dur_s);
+	}
+	for (int i = 0; i < s->disk.count; i++)
+		fprintf(f, "disk%d_rate_estimates: %" PRIu64 "\ndisk%d_rate_estimate_bytes_per_s: %.10g\n",
+			i, machine_rate_estimates(m, i), i, machine_rate_estimate_bps(m, i));
+	for (int i = 0; i < s->n_vms; i++) {
+		const struct machine_vm_stats *vs = machine_vm_stats(m, i);
+		const char *n = s->vm[i].name;
+		fprintf(f, "vm_%s_kind: %s\n", n, s->vm[i].kind == SCN_VM_DRIVER ? "driver" : "guest");
+		fprintf(f, "vm_%s_cpu_ns: %" PRId64 "\n", n, vs->cpu_ns);
+		fprintf(f, "vm_%s_requests: %" PRIu64 "\n", n, vs->requests);
+		fprintf(f, "vm_%s_bytes: %" PRId64 "\n", n, vs->bytes);
+		fprintf(f, "vm_%s_throughput_bytes_per_s: %.10g\n", n, (double)vs->bytes / dur_s);
+		if (s->vm[i].kind == SCN_VM_DRIVER)
+			fprintf(f, "vm_%s_idle_cpu_w: %.10g (%s)\n", n, machine_driver_idle_w(m, i),
+				s->vm[i].idle_cpu_auto ? "auto: measured by a no-client probe" : "given");
+	}
+	(void)buf;
+	if (fclose(f))
+		return JV_EIO;
+	return 0;
+}
+
+static int write_manifest(struct out_run *out, const struct scn *s, const char *cmdline)
+{
+	FILE *f = out_run_fopen(out, "manifest.txt");
+	if (!f)
+		return out_run_diag(out)->err ? out_run_diag(out)->err : JV_EIO;
+	fprintf(f, "tool: joulevisor %s\n", JV_VERSION);
+	fprintf(f, "seed: %" PRIu64 "\n", s->global.seed);
+	fprintf(f, "command: %s\n", cmdline ? cmdline : "");
+	fprintf(f, "# input files: size_b xxh64 path\n");
+	for (int i = 0; i < s->n_inputs; i++) {
+		uint64_t h = 0, sz = 0;
+		if (strcmp(s->input[i], "-") == 0) {
+			fprintf(f, "input: - - %s\n", "(stdin)");
+			continue;
+		}
+		if (out_file_hash(s->input[i], &h, &sz) == 0)
+			fprintf(f, "input: %" PRIu64 " %016" PRIx64 " %s\n", sz, h, s->input[i]);
+		else
+			fprintf(f, "input: - - %s (unreadable at the end of the run)\n", s->input[i]);
+	}
+	if (fclose(f))
+		return JV_EIO;
+	return 0;
+}
+
+static int write_resolved_file(struct out_run *out, const struct scn *s)
+{
+	FILE *f = out_run_fopen(out, "scenario.resolved.ini");
+	if (!f)
+		return out_run_diag(out)->err ? out_run_diag(out)->err : JV_EIO;
+	int rc = scn_write_resolved(s, f);
+	if (fclose(f) && !rc)
+		rc = JV_EIO;
+	return rc;
+}
+
+static char *resolved_text(const struct scn *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	scn_write_resolved(s, f);
+	fclose(f);
+	return buf;
+}
+
+/* Print the per-VM matrix for people: mean power per cell. */
+static void print_matrix(FILE *f, const struct scn *s, const struct machine *m, const char *dir)
+{
+	const struct ledger *l = machine_acct(m), *tr = machine_truth(m);
+	double dur_s = (double)s->global.duration_ns * 1e-9;
+	char dbuf[32];
+	fprintf(f, "joulevisor: %s: %s simulated, outputs in %s\n", s->global.name,
+		units_fmt_time_ns(s->global.duration_ns, dbuf), dir);
+	fprintf(f, "%-16s %-7s %-10s %10s %10s %12s%s\n", "consumer", "device", "via", "idle_w",
+		"active_w", "total_j", tr ? "     true_j" : "");
+	for (int c = 0; c < ledger_n_consumers(l); c++)
+		for (int dv = 0; dv < ledger_n_devices(l); dv++)
+			for (int v = 0; v < ledger_n_via(l); v++) {
+				if (!ledger_cell_used(l, c, dv, v))
+					continue;
+				double i = ledger_total(l, c, dv, v, LEDGER_IDLE);
+				double a = ledger_total(l, c, dv, v, LEDGER_ACTIVE);
+				fprintf(f, "%-16s %-7s %-10s %10.3f %10.3f %12.3f", ledger_consumer_name(l, c),
+					ledger_device_name(l, dv), ledger_via_name(l, v), i / dur_s,
+					a / dur_s, i + a);
+				if (tr)
+					fprintf(f, " %11.3f", ledger_total(tr, c, dv, v, LEDGER_IDLE) +
+							      ledger_total(tr, c, dv, v, LEDGER_ACTIVE));
+				fputc('\n', f);
+			}
+	const struct ledger_conservation *cons = ledger_conservation(l);
+	fprintf(f, "conservation: max residual %.3g J over %" PRIu64 " device-intervals%s\n",
+		cons->max_residual_j, cons->checks, cons->violations ? " (VIOLATED)" : "");
+}
+
+int run_main(const struct run_opts *o, FILE *out, FILE *err)
+{
+	struct jv_diag d;
+	jv_diag_clear(&d);
+	struct scn *s = NULL;
+	struct out_run *run = NULL;
+	struct machine *m = NULL;
+	char *text = NULL;
+	char dirbuf[RUN_PATH_MAX];
+	int rc = scn_load(o->scenario, o->ov, o->n_ov, &s, &d);
+	if (rc)
+		goto fail;
+	if (o->parse_only) {
+		scn_write_resolved(s, out);
+		scn_free(s);
+		return 0;
+	}
+	const char *dir = o->out_dir;
+	if (!dir) {
+		snprintf(dirbuf, sizeof dirbuf, "%s/%s", RUN_DEFAULT_OUT, s->global.name);
+		dir = dirbuf;
+	}
+	text = resolved_text(s);
+	struct out_run_info info = {
+		.scenario_name = s->global.name,
+		.scenario_file = o->scenario,
+		.scenario_text = text ? text : "",
+		.seed = s->global.seed,
+		.command_line = o->command_line ? o->command_line : "",
+		.tool_version = JV_VERSION,
+	};
+	rc = out_run_open(dir, o->force, o->db, &info, &run, &d);
+	if (rc)
+		goto fail;
+	struct run_ctx x = {.out = run};
+	rc = out_table_open(run, "series", SERIES_COLS, "isssdd", &x.series);
+	if (!rc)
+		rc = out_table_open(run, "power", POWER_COLS, "isd", &x.power);
+	if (rc) {
+		d = *out_run_diag(run);
+		goto fail;
+	}
+	/* device names: cpu0.., disk0.. */
+	char (*dn)[16] = calloc((size_t)(s->cpu.count + s->disk.count), sizeof *dn);
+	const char **dnp = calloc((size_t)(s->cpu.count + s->disk.count), sizeof *dnp);
+	if (!dn || !dnp) {
+		free(dn);
+		free(dnp);
+		rc = jv_diag_set(&d, JV_ENOMEM, NULL, 0, "out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < s->cpu.count; i++)
+		snprintf(dn[i], sizeof dn[i], "cpu%d", i);
+	for (int i = 0; i < s->disk.count; i++)
+		snprintf(dn[s->cpu.count + i], sizeof dn[0], "disk%d", i);
+	for (int i = 0; i < s->cpu.count + s->disk.count; i++)
+		dnp[i] = dn[i];
+	x.dev_names = dnp;
+	struct machine_sink sink = {.ctx = &x, .snapshot = on_snapshot, .power_row = on_power};
+	rc = machine_new(s, 0, &sink, &m, &d);
+	if (!rc)
+		rc = machine_run(m, &d);
+	if (rc) {
+		free(dn);
+		free(dnp);
+		if (run && out_run_diag(run)->err && !d.err)
+			d = *out_run_diag(run);
+		goto fail;
+	}
+	double dur_s = (double)s->global.duration_ns * 1e-9;
+	rc = out_table_close(x.series);
+	if (!rc)
+		rc = out_table_close(x.power);
+	if (!rc)
+		rc = write_matrix(run, "matrix", machine_acct(m), dur_s);
+	if (!rc && machine_truth(m))
+		rc = write_matrix(run, "truth", machine_truth(m), dur_s);
+	if (!rc && machine_truth(m))
+		rc = write_error(run, machine_acct(m), machine_truth(m));
+	if (!rc)
+		rc = write_summary(run, s, m);
+	if (!rc)
+		rc = write_resolved_file(run, s);
+	if (!rc)
+		rc = write_manifest(run, s, o->command_line);
+	if (!rc) {
+		const struct ledger_conservation *c = ledger_conservation(machine_acct(m));
+		out_run_metric(run, "conservation_max_residual_j", c->max_residual_j, "J");
+		out_run_metric(run, "duration_s", dur_s, "s");
+	}
+	free(dn);
+	free(dnp);
+	if (rc) {
+		if (out_run_diag(run)->err)
+			d = *out_run_diag(run);
+		else
+			jv_diag_set(&d, rc, dir, 0, "cannot write the outputs: %s", jv_strerror(rc));
+		goto fail;
+	}
+	uint64_t viol = machine_stats(m)->conservation_violations;
+	char final_dir[RUN_PATH_MAX];
+	snprintf(final_dir, sizeof final_dir, "%s", out_run_dir(run));
+	rc = out_run_commit(run, &d);
+	run = NULL;
+	if (rc)
+		goto fail;
+	if (!o->quiet)
+		print_matrix(out, s, m, final_dir);
+	if (viol) {
+		fprintf(err, "joulevisor: %s: energy conservation violated in %" PRIu64
+			" device-interval(s); see %s/summary.txt\n", o->scenario, viol, final_dir);
+		rc = 1;
+	}
+	machine_free(m);
+	scn_free(s);
+	free(text);
+	return rc;
+fail:
+	if (run)
+		out_run_abort(run);
+	machine_free(m);
+	scn_free(s);
+	free(text);
+	if (!d.err)
+		jv_diag_set(&d, rc, o->scenario, 0, "%s", jv_strerror(rc));
+	fprintf(err, "joulevisor: %s\n", d.msg);
+	return jv_exit_code(d.err ? d.err : rc);
+}

@@ -1,0 +1,75 @@
+/*
+ * trc: reading and writing trace files (design §7 native formats).
+ *
+ * A format is one entry of the reader ops table (trc_formats[] in trc.c):
+ * name, probe, open, next, close. The native CSV formats are recognised by
+ * their first line (`# joulevisor pmc v1`, ...); other formats (blkparse,
+ * MSR, fio, perf ...) join the table later. "-" reads stdin.
+ *
+ * Readers stream: fixed buffers, no allocation per record, O(1) memory in
+ * trace length. They validate as they go and report the first problem as
+ * "FILE:LINE: field: reason" through struct jv_diag: wrong column count,
+ * bad numbers, unknown op, time going backwards (per CPU for `pmc`, per VM
+ * for `pmc-interval`/`blk-interval`, globally for `blk`), counters going
+ * backwards in a `pmc` log, empty files (no header), over-long lines.
+ */
+#ifndef JV_TRC_H
+#define JV_TRC_H
+
+#include <stdio.h>
+
+#include "base/jv_err.h"
+#include "traces/record.h"
+
+struct trc_reader;
+
+/* Open path (or "-") and read its header. format: NULL or "auto" to detect
+ * from the first line, or a format name ("pmc", "pmc-interval", "blk",
+ * "blk-interval"). Returns 0 or a negative JV_E* code with d filled. */
+int trc_open(const char *path, const char *format, struct trc_reader **out,
+	     struct jv_diag *d);
+/* Next record: 1 when rec is filled, 0 at end of file, < 0 on error (d
+ * filled). After an error or EOF further calls return the same. */
+int trc_next(struct trc_reader *r, struct trc_record *rec, struct jv_diag *d);
+void trc_close(struct trc_reader *r);
+
+int trc_kind(const struct trc_reader *r);          /* trc_kind of the file */
+const char *trc_path(const struct trc_reader *r);  /* as given to trc_open */
+/* Counter names from the header (pmc, pmc-interval), n <= TRC_MAX_COUNTERS. */
+int trc_n_counters(const struct trc_reader *r);
+const char *trc_counter_name(const struct trc_reader *r, int i);
+/* Interned VM names; a record's vm indexes this table. */
+int trc_n_vms(const struct trc_reader *r);
+const char *trc_vm_name(const struct trc_reader *r, int vm);
+/* Bytes consumed so far (progress, stats). */
+uint64_t trc_bytes_read(const struct trc_reader *r);
+
+const char *trc_kind_name(int kind); /* "pmc", "pmc-interval", ... */
+int trc_kind_from_name(const char *name); /* -1 if unknown */
+
+/* Writers: native CSV. vm names are given per record as strings. */
+struct trc_writer;
+int trc_writer_open(const char *path, int kind, const char *const *counters,
+		    int n_counters, struct trc_writer **out, struct jv_diag *d);
+int trc_write_pmc(struct trc_writer *w, const struct trc_pmc *p, const char *vm);
+int trc_write_pmci(struct trc_writer *w, const struct trc_pmc_interval *p, const char *vm);
+int trc_write_blk(struct trc_writer *w, const struct trc_blk *b, const char *vm);
+int trc_write_blki(struct trc_writer *w, const struct trc_blk_interval *b, const char *vm);
+/* Flush and close; returns 0 or JV_EIO (d filled). */
+int trc_writer_close(struct trc_writer *w, struct jv_diag *d);
+
+/* Additions (beyond design §7's list). */
+/* Name of the format table entry reading r ("pmc", "blk", ...). */
+const char *trc_format_name(const struct trc_reader *r);
+/* Heap bytes the reader holds now (buffer, name and order tables); does
+ * not grow with the trace's length, only with its CPUs and VM names. */
+size_t trc_mem_bytes(const struct trc_reader *r);
+/* A writer checks every record as the reader would (values, VM names, time
+ * and counter order) and keeps the first error, which the trc_write_*()
+ * call returns and trc_writer_close() reports; after an error nothing is
+ * renamed into place. trc_writer_diag() gives that error's message now. */
+const struct jv_diag *trc_writer_diag(const struct trc_writer *w);
+/* Close without committing: the temporary file is removed. NULL is fine. */
+void trc_writer_abort(struct trc_writer *w);
+
+#endif
