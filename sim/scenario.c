@@ -820,7 +820,8 @@ static int set_path_list(struct ld *L, int opt, int slot, void *base,
 	if (rc)
 		return rc;
 	if (!p) {
-		if (org->src == SRC_DEFAULT)
+		/* the default is empty; an empty --set clears the list */
+		if (org->src == SRC_DEFAULT || org->src == SRC_SET)
 			return 0;
 		snprintf(why, whyn, "empty path");
 		return JV_EPARSE;
