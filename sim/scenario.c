@@ -173,10 +173,12 @@ static int trim_copy(const char *s, size_t len, char *buf, size_t n)
 	return 0;
 }
 
+/* [A-Za-z0-9_.-]+, 1..63 characters, not "." or ".." (names become file
+ * and directory names, e.g. out/NAME). */
 static int valid_name(const char *s)
 {
 	size_t n = strlen(s);
-	if (n == 0 || n >= SCN_NAME_MAX)
+	if (n == 0 || n >= SCN_NAME_MAX || !strcmp(s, ".") || !strcmp(s, ".."))
 		return 0;
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
@@ -978,13 +980,20 @@ static char *find_chars_or_comment(char *s, const char *chars)
 
 static int header_vm(struct fctx *f, const char *arg)
 {
+	/* consumers the ledger always has (design §4) */
+	static const char *const reserved[] = { "hypervisor", "unattributed" };
 	struct ld *L = f->L;
 	struct scn *s = L->s;
 	if (!valid_name(arg))
 		return file_err(f, JV_EPARSE,
 				"bad VM name '%.*s' in [vm %.*s] (use A-Z a-z 0-9 "
-				"_ . -, 1..63 characters)", SCN_QUOTE_MAX, arg,
+				"_ . -, 1..63 characters, not . or ..)", SCN_QUOTE_MAX, arg,
 				SCN_QUOTE_MAX, arg);
+	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+		if (!strcmp(arg, reserved[i]))
+			return file_err(f, JV_EINVAL,
+					"VM name '%s' is reserved (it names a "
+					"consumer in every output)", arg);
 	for (int i = 0; i < s->n_vms; i++)
 		if (!strcmp(s->vm[i].name, arg))
 			return file_err(f, JV_EEXIST,
@@ -1324,7 +1333,8 @@ static int parse_file(struct ld *L, const char *path, const struct fctx *from,
 	if (!is_stdin) {
 		real = realpath(path, NULL);
 		if (!real) {
-			rc = nomem(L);
+			rc = jv_diag_set(L->d, JV_EIO, path, 0,
+					 "cannot resolve path: %s", strerror(errno));
 			goto fail;
 		}
 		if (from && (rc = check_cycle(L, real, path, from)))

@@ -510,6 +510,13 @@ static const struct {
 	{ "[vm a b]\n", { 0 }, JV_EPARSE, "e.ini:1: bad VM name 'a b'" },
 	{ "[vm a234567890123456789012345678901234567890123456789012345678901234]\n",
 	  { 0 }, JV_EPARSE, "e.ini:1: bad VM name" },
+	{ "[vm hypervisor]\n", { 0 }, JV_EINVAL,
+	  "e.ini:1: VM name 'hypervisor' is reserved" },
+	{ "[vm ..]\n", { 0 }, JV_EPARSE, "e.ini:1: bad VM name '..'" },
+	{ "[global]\nname = ..\n", { 0 }, JV_EPARSE,
+	  "e.ini:2: [global] name: bad name '..'" },
+	{ "[vm a]\n[container a/b/c]\n", { 0 }, JV_EPARSE,
+	  "e.ini:2: bad container name 'a/b/c'" },
 	{ "[container nope]\n", { 0 }, JV_EPARSE,
 	  "e.ini:1: container 'nope' must be named VM/NAME" },
 	{ "[vm a]\n[container a/c]\n[container a/c]\n", { 0 }, JV_EEXIST,
@@ -848,9 +855,17 @@ START_TEST(test_set_paths)
 	ck_assert_str_eq(s->vm[1].trace[0], "u1.csv");
 	ck_assert_str_eq(s->vm[1].trace[1], "u2.csv");
 	scn_free(s);
-	const struct scn_override clear = { "cpu.pmc_log", "" };
-	s = load_ok("sub/s.ini", &clear, 1);
+	/* an empty --set clears a path or a path list */
+	const struct scn_override clear[] = { { "cpu.pmc_log", "" },
+					      { "vm.x.trace", "" } };
+	s = load_ok("sub/s.ini", clear, 1);
 	ck_assert_ptr_null(s->cpu.pmc_log);
+	ck_assert_int_eq(s->vm[1].n_traces, 2);
+	scn_free(s);
+	s = load_ok("sub/s.ini", clear, 2);
+	ck_assert_int_eq(s->vm[1].n_traces, 0);
+	ck_assert_int_eq(s->vm[1].workload, SCN_WL_NONE);
+	ck_assert_int_eq(s->vm[1].driver_idx, -1);
 	scn_free(s);
 }
 END_TEST

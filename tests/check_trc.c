@@ -622,6 +622,20 @@ START_TEST(test_error_case)
 END_TEST
 
 /* Errors are sticky: trc_next keeps returning the same code and message. */
+/* A file of blank lines longer than the probe is still "empty". */
+START_TEST(test_long_blank_file)
+{
+	char text[4096];
+	for (size_t i = 0; i < sizeof text; i++)
+		text[i] = i % 3 == 2 ? '\n' : ' ';
+	const char *path = write_tmp("blank.csv", text, sizeof text);
+	struct jv_diag d;
+	long n;
+	ck_assert_int_eq(read_all(path, NULL, &n, &d), JV_EEMPTY);
+	ck_assert_ptr_nonnull(strstr(d.msg, "blank.csv: empty file"));
+}
+END_TEST
+
 START_TEST(test_sticky_error)
 {
 	const char *path = write_tmp_str(
@@ -1165,6 +1179,7 @@ static Suite *trc_suite(void)
 	tcase_add_loop_test(tc, test_error_case, 0,
 			    sizeof err_cases / sizeof err_cases[0]);
 	tcase_add_test(tc, test_sticky_error);
+	tcase_add_test(tc, test_long_blank_file);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_vm_limit);
 	tcase_set_timeout(tc, 60);

@@ -307,6 +307,13 @@ static int pick_format(struct trc_reader *r, const char *format,
 		trc_lines_skip(&r->lines, UTF8_BOM_B);
 		head = trc_lines_peek(&r->lines, &n);
 	}
+	if (all_blank(head, n) && !r->lines.eof) {
+		/* only blank so far: look further before calling it empty */
+		got = trc_lines_fill(&r->lines, r->lines.cap, d);
+		if (got < 0)
+			return (int)got;
+		head = trc_lines_peek(&r->lines, &n);
+	}
 	if (r->lines.eof && all_blank(head, n))
 		return jv_diag_set(d, JV_EEMPTY, r->name, 0,
 				   "empty file: expected '# joulevisor <kind> v1'");
