@@ -31,9 +31,14 @@
  * 1.2 J: unaccounted = 0 - 0.8 + 1.2 - 0 = 0.4 J, so 8 mJ per request from
  * then on.
  *
+ * `cpu_req_energy * num_req` is what the window's requests were charged;
+ * the tool subtracts exactly that (the sum of the charges), which is the
+ * same number unless a prediction was negative.
+ *
  * Limits: the first window's requests are charged 0 (no prediction yet);
- * a negative prediction (idle overestimated) is charged as 0 and the
- * deficit stays in `unaccounted`.
+ * a negative prediction (idle overestimated) is charged as 0, and since
+ * only what was really charged is subtracted the deficit stays in
+ * `unaccounted` instead of inflating later charges.
  */
 #include "models/recursive.h"
 
@@ -46,6 +51,7 @@ void recursive_init(struct recursive *r, double idle_w, int window, int64_t now_
 	r->since_query_j = 0.0;
 	r->last_query_ns = now_ns;
 	r->in_window = 0;
+	r->window_charged_j = 0.0;
 	r->predictions = 0;
 	r->interval_in_j = r->interval_out_j = 0.0;
 	r->last_idle_ns = now_ns;
@@ -61,13 +67,16 @@ double recursive_request_done(struct recursive *r, int64_t now_ns)
 {
 	double charge = r->req_energy_j > 0 ? r->req_energy_j : 0.0;
 	r->interval_out_j += charge;
+	r->window_charged_j += charge;
 	if (++r->in_window >= r->window) {
 		int num_req = r->window;
 		r->unaccounted_j -= r->idle_w * (double)(now_ns - r->last_query_ns) * 1e-9;
 		r->last_query_ns = now_ns;
 		r->unaccounted_j += r->since_query_j;
 		r->since_query_j = 0.0;
-		r->unaccounted_j -= r->req_energy_j * num_req;
+		/* the paper: -= cpu_req_energy * num_req, i.e. what was charged */
+		r->unaccounted_j -= r->window_charged_j;
+		r->window_charged_j = 0.0;
 		r->req_energy_j = r->unaccounted_j / num_req;
 		r->in_window = 0;
 		r->predictions++;

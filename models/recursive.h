@@ -16,6 +16,7 @@ struct recursive {
 	double since_query_j;    /* get_cpu_energy(): pool energy since last query */
 	int64_t last_query_ns;   /* `last` of the paper's fragment */
 	int in_window;           /* requests since the last prediction */
+	double window_charged_j; /* charged to those requests */
 	uint64_t predictions;
 	/* ledger-interval bookkeeping: what came in, what was passed on */
 	double interval_in_j, interval_out_j;

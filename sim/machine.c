@@ -199,6 +199,10 @@ struct machine {
 	int has_truth;
 	char no_truth_reason[256];
 	int cpu_replayed;   /* pmc_log in accounting mode: no simulated CPU */
+	int n_drivers, n_guests;
+	int *driver_list;   /* vm indices of driver VMs */
+	int *guest_list;    /* vm indices of guest VMs */
+	int acct_split_guests; /* equal policy: drivers get their share per record */
 	struct cpu_energy model_acct, model_truth;
 	double freq_hz;
 	int tsc, cyc;
@@ -343,6 +347,24 @@ static void truth_cpu_charge(struct machine *m, int cpu, int vm, int kind, doubl
 	ledger_charge(m->truth, v->consumer, dev_cpu(cpu), 0, kind, j);
 }
 
+/* The idle (TSC) energy of one accounted PMC period. Under the `equal`
+ * policy a driver VM's share (idle / VMs) goes to its pool at once, so the
+ * driver's per-request prediction sees a smooth stream (paper: the driver
+ * queries its energy every 50 requests); the guests' shares are split at
+ * the snapshot, which gives the same totals at O(1) per record. Other
+ * policies need the whole interval and split everything at the snapshot. */
+static void acct_cpu_idle(struct machine *m, struct mcpu *c, double idle_j)
+{
+	if (m->acct_split_guests && m->n_drivers > 0 && m->nvm > 0) {
+		double share = idle_j / (double)m->nvm;
+		for (int i = 0; i < m->n_drivers; i++)
+			acct_cpu_charge(m, c->idx, m->driver_list[i], LEDGER_IDLE, share);
+		idle_split_add_idle(c->split_acct, idle_j - share * (double)m->n_drivers);
+		return;
+	}
+	idle_split_add_idle(c->split_acct, idle_j);
+}
+
 /* ---------------------------------------------------------------------- */
 /* CPUs                                                                    */
 
@@ -410,8 +432,8 @@ static void cpu_record(struct machine *m, struct mcpu *c, int64_t now)
 	double idle_j, active_j;
 	cpu_energy_period(&m->model_acct, dt, c->pend, &idle_j, &active_j);
 	ledger_meter(m->acct, dev_cpu(c->idx), idle_j + active_j);
-	idle_split_add_idle(c->split_acct, idle_j);
-	if (c->rec_vm >= 0)
+	acct_cpu_idle(m, c, idle_j);
+	if (c->rec_vm >= 0 && !m->acct_split_guests)
 		idle_split_add_use(c->split_acct, c->rec_vm, dt, active_j);
 	acct_cpu_charge(m, c->idx, c->rec_vm, LEDGER_ACTIVE, active_j);
 	memset(c->pend, 0, sizeof c->pend);
@@ -869,12 +891,13 @@ static void trace_cpu_account(struct machine *m, struct mtrace *t, int cpu, int 
 	cpu_energy_period(&m->model_acct, span_ns, adv, &idle_j, &active_j);
 	struct mcpu *c = &m->cpu[cpu];
 	ledger_meter(m->acct, dev_cpu(cpu), idle_j + active_j);
-	idle_split_add_idle(c->split_acct, idle_j);
+	acct_cpu_idle(m, c, idle_j);
 	if (vm >= 0) {
 		int64_t busy = span_ns;
 		if (m->cyc >= 0 && adv[m->cyc] > 0)
 			busy = (int64_t)llround(adv[m->cyc] / m->freq_hz * 1e9);
-		idle_split_add_use(c->split_acct, vm, busy, active_j);
+		if (!m->acct_split_guests)
+			idle_split_add_use(c->split_acct, vm, busy, active_j);
 		m->vm[vm].st.cpu_ns += busy;
 	}
 	acct_cpu_charge(m, cpu, vm, LEDGER_ACTIVE, active_j);
@@ -1069,7 +1092,9 @@ struct split_ctx {
 static void split_charge(void *vctx, int who, double j)
 {
 	struct split_ctx *x = vctx;
-	if (x->map == NULL) { /* CPU split over all VMs */
+	if (x->cpu >= 0) { /* CPU split over VMs (map: participant -> vm) */
+		if (who >= 0 && x->map)
+			who = x->map[who];
 		if (x->truth)
 			truth_cpu_charge(x->m, x->cpu, who, LEDGER_IDLE, j);
 		else
@@ -1094,7 +1119,7 @@ static void tick_event(struct evq *q, struct evq_event *ev, void *arg)
 		dk->last_tick_ns = now;
 		idle_split_add_idle(dk->split_acct, e);
 		struct split_ctx x = {m, m->acct, dev_disk(m, i), dk->via, LEDGER_IDLE,
-				      dk->part_vm, 0, 0};
+				      dk->part_vm, 0, -1};
 		idle_split_flush(dk->split_acct, split_charge, &x);
 		if (dk->pending_unattr_j != 0.0) {
 			ledger_charge(m->acct, LEDGER_UNATTRIBUTED, dev_disk(m, i), dk->via,
@@ -1110,7 +1135,7 @@ static void tick_event(struct evq *q, struct evq_event *ev, void *arg)
 		double e = recursive_idle_due(&v->rec, now);
 		idle_split_add_idle(v->cli_split_acct, e);
 		struct split_ctx x = {m, m->acct, dev_cpu(v->vcpu.cpu), v->via, LEDGER_IDLE,
-				      v->clients, 0, 0};
+				      v->clients, 0, -1};
 		idle_split_flush(v->cli_split_acct, split_charge, &x);
 	}
 }
@@ -1142,7 +1167,7 @@ static void snapshot(struct machine *m, int64_t now)
 			dk->truth_idle_since_ns = now;
 			ledger_meter(m->truth, ddev, idle);
 			idle_split_add_idle(dk->split_truth, idle);
-			struct split_ctx x = {m, m->truth, ddev, dk->via, LEDGER_IDLE, dk->part_vm, 0, 0};
+			struct split_ctx x = {m, m->truth, ddev, dk->via, LEDGER_IDLE, dk->part_vm, 0, -1};
 			idle_split_flush(dk->split_truth, split_charge, &x);
 		}
 		ledger_meter(m->acct, ddev, disk_energy_idle(&dk->acct, now - dk->acct_meter_since_ns));
@@ -1155,7 +1180,8 @@ static void snapshot(struct machine *m, int64_t now)
 	/* 3. CPU idle splits */
 	for (int i = 0; i < m->ncpu; i++) {
 		struct mcpu *c = &m->cpu[i];
-		struct split_ctx xa = {m, m->acct, dev_cpu(i), 0, LEDGER_IDLE, NULL, 0, i};
+		struct split_ctx xa = {m, m->acct, dev_cpu(i), 0, LEDGER_IDLE,
+				       m->acct_split_guests ? m->guest_list : NULL, 0, i};
 		idle_split_flush(c->split_acct, split_charge, &xa);
 		if (m->truth) {
 			struct split_ctx xt = {m, m->truth, dev_cpu(i), 0, LEDGER_IDLE, NULL, 1, i};
@@ -1175,7 +1201,7 @@ static void snapshot(struct machine *m, int64_t now)
 				idle_split_add_idle(v->cli_split_truth,
 						    v->truth_pool_j[0] + v->truth_pool_j[1]);
 				struct split_ctx x = {m, m->truth, cdev, v->via, LEDGER_IDLE,
-						      v->clients, 0, 0};
+						      v->clients, 0, -1};
 				idle_split_flush(v->cli_split_truth, split_charge, &x);
 			}
 		} else {
@@ -1360,6 +1386,17 @@ static int assemble(struct machine *m, struct jv_diag *d)
 
 	if (evq_init(&m->q, 1024))
 		return JV_ENOMEM;
+	m->driver_list = calloc((size_t)(m->nvm > 0 ? m->nvm : 1), sizeof(int));
+	m->guest_list = calloc((size_t)(m->nvm > 0 ? m->nvm : 1), sizeof(int));
+	if (!m->driver_list || !m->guest_list)
+		return JV_ENOMEM;
+	for (int i = 0; i < m->nvm; i++) {
+		if (s->vm[i].kind == SCN_VM_DRIVER)
+			m->driver_list[m->n_drivers++] = i;
+		else
+			m->guest_list[m->n_guests++] = i;
+	}
+	m->acct_split_guests = s->cpu.idle_policy == SCN_IDLE_EQUAL;
 	const struct sched_ops *so = &sched_rr;
 	for (int i = 0; i < m->ncpu; i++) {
 		struct mcpu *c = &m->cpu[i];
@@ -1369,7 +1406,8 @@ static int assemble(struct machine *m, struct jv_diag *d)
 		c->rec_vm = -1;
 		evq_event_init(&c->ev, cpu_event, m);
 		c->split_truth = idle_split_new(m->nvm, s->cpu.idle_policy);
-		c->split_acct = idle_split_new(m->nvm, s->cpu.idle_policy);
+		c->split_acct = idle_split_new(m->acct_split_guests ? m->n_guests : m->nvm,
+					       s->cpu.idle_policy);
 		if (!c->split_truth || !c->split_acct)
 			return JV_ENOMEM;
 	}
@@ -1624,6 +1662,8 @@ void machine_free(struct machine *m)
 		free(m->tr[i].vm_map);
 	}
 	free(m->tr);
+	free(m->driver_list);
+	free(m->guest_list);
 	for (int i = 0; i < m->nchunks; i++)
 		free(m->chunks[i]);
 	free(m->chunks);

@@ -586,8 +586,8 @@ static int enum_lookup(const struct scn_opt *o, const char *text, int *idx,
 	return JV_EUNKNOWN;
 }
 
-/* Split a comma-separated list; calls item(i, text, ctx) for each trimmed
- * item. Empty items are errors, an empty list has no items. */
+/* Split a comma-separated list into trimmed items. Empty items are errors;
+ * an empty list has no items. */
 static int split_list(const char *text, char items[][SCN_LINE_MAX_B + 1],
 		      int max, int *n, char *why, size_t whyn)
 {
@@ -639,8 +639,8 @@ static int parse_counter_list(const char *text,
 		}
 		for (int j = 0; j < i; j++)
 			if (!strcmp(names[j], items[i])) {
-				snprintf(why, whyn, "duplicate counter '%s'",
-					 items[i]);
+				snprintf(why, whyn, "duplicate counter '%.*s'",
+					 SCN_QUOTE_MAX, items[i]);
 				return JV_EPARSE;
 			}
 		memcpy(names[i], items[i], strlen(items[i]) + 1); /* < SCN_NAME_MAX */
@@ -715,8 +715,8 @@ bad:
 
 /* ----------------------------------------------------------- opt_set */
 
-static int set_numeric(struct ld *L, const struct scn_opt *o, void *base,
-		       const char *value, char *why, size_t whyn)
+static int set_numeric(const struct scn_opt *o, void *base, const char *value,
+		       char *why, size_t whyn)
 {
 	int64_t iv = 0;
 	double dv = 0;
@@ -729,7 +729,6 @@ static int set_numeric(struct ld *L, const struct scn_opt *o, void *base,
 	rc = check_range(o, value, iv, dv, why, whyn);
 	if (rc)
 		return rc;
-	(void)L;
 	switch (o->type) {
 	case SCN_T_TIME:
 	case SCN_T_SIZE:
@@ -856,7 +855,7 @@ static int opt_set(struct ld *L, int opt, int slot, const char *value,
 	case SCN_T_RATE:
 	case SCN_T_FREQ:
 	case SCN_T_DOUBLE:
-		rc = set_numeric(L, o, base, value, why, sizeof why);
+		rc = set_numeric(o, base, value, why, sizeof why);
 		break;
 	case SCN_T_POWER_AUTO: {
 		char v[16];
@@ -865,7 +864,7 @@ static int opt_set(struct ld *L, int opt, int slot, const char *value,
 			*FLD(base, o->off, double) = 0.0;
 			*FLD(base, o->off2, int) = 1;
 		} else {
-			rc = set_numeric(L, o, base, value, why, sizeof why);
+			rc = set_numeric(o, base, value, why, sizeof why);
 		}
 		break;
 	}
@@ -1002,7 +1001,7 @@ static int header_vm(struct fctx *f, const char *arg)
 	if (s->n_vms >= SCN_MAX_VMS)
 		return file_err(f, JV_ELIMIT, "too many VMs (max %d)", SCN_MAX_VMS);
 	struct scn_vm *vm = &s->vm[s->n_vms];
-	snprintf(vm->name, sizeof vm->name, "%s", arg);
+	memcpy(vm->name, arg, strlen(arg) + 1); /* valid: < SCN_NAME_MAX */
 	vm->file = xstrdup(f->sf->name);
 	if (!vm->file)
 		return nomem(L);
@@ -1038,7 +1037,8 @@ static int header_container(struct fctx *f, const char *arg)
 		return file_err(f, JV_ELIMIT, "too many containers (max %d)",
 				SCN_MAX_CONTAINERS);
 	int i = s->n_containers++;
-	snprintf(s->container[i].name, sizeof s->container[i].name, "%s", arg);
+	/* both parts are valid names: at most 2 * 63 + 1 characters */
+	memcpy(s->container[i].name, arg, strlen(arg) + 1);
 	L->cont_pos[i].file = f->sf->name;
 	L->cont_pos[i].line = f->line;
 	f->inst = i;
@@ -1563,7 +1563,8 @@ static int apply_overrides(struct ld *L, const struct scn_override *ov, int n_ov
 					   "--set: empty key");
 		if (!ov[i].value)
 			return set_err(L, JV_EUSAGE, ov[i].key, "missing value");
-		int opt, slot, rc = override_target(L, ov[i].key, &opt, &slot);
+		int opt = 0, slot = 0;
+		int rc = override_target(L, ov[i].key, &opt, &slot);
 		if (rc)
 			return rc;
 		struct origin org = { .src = SRC_SET, .ovkey = ov[i].key };
@@ -2188,7 +2189,14 @@ static void fmt_path(const char *p, char *buf, size_t n)
 	} else if (is_abs_or_stdin(p) || !getcwd(cwd, sizeof cwd)) {
 		snprintf(buf, n, "%s", p);
 	} else {
-		snprintf(buf, n, "%s/%s", cwd, p);
+		size_t lc = strlen(cwd), lp = strlen(p);
+		if (lc + 1 + lp >= n) {
+			snprintf(buf, n, "%s", p); /* cannot grow: keep as given */
+			return;
+		}
+		memcpy(buf, cwd, lc);
+		buf[lc] = '/';
+		memcpy(buf + lc + 1, p, lp + 1);
 	}
 }
 

@@ -1015,8 +1015,8 @@ START_TEST(test_resolved_content)
 		"quantum = 5ms\n",
 		"freq = 3GHz\n",
 		"counters = tsc,cycles,instructions,l2_misses,bus_accesses\n",
-		"weights = tsc:12nJ,cycles:15nJ,instructions:5nJ,l2_misses:100nJ,"
-		"bus_accesses:50nJ\n",
+		("weights = tsc:12nJ,cycles:15nJ,instructions:5nJ,l2_misses:100nJ,"
+		 "bus_accesses:50nJ\n"),
 		"media_rate = 55MB/s\n",
 		"overhead = 54us\n",
 		"nominal_rate = 55MB/s\n",
