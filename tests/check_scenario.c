@@ -248,8 +248,8 @@ START_TEST(test_basic)
 	ck_assert_int_eq(drv->predict_window, 10);
 	/* preset values for every VM */
 	EQ_TOL(rate_of(s, &drv->req_events, "instructions"), 1.5e9);
-	EQ_TOL(rate_of(s, &drv->req_events, "l2_misses"), 1e8);
-	EQ_TOL(rate_of(s, &drv->bg_events, "bus_accesses"), 3e8);
+	EQ_TOL(rate_of(s, &drv->req_events, "l2_misses"), 2e8);
+	EQ_TOL(rate_of(s, &drv->bg_events, "bus_accesses"), 5e8);
 	ck_assert_int_eq(drv->line, 24);
 	ck_assert_str_eq(drv->file, fx("basic.ini"));
 
@@ -266,7 +266,7 @@ START_TEST(test_basic)
 	ck_assert_uint_eq(web->tickets, 300);
 	ck_assert_int_eq(web->start_ns, NS_PER_S);
 	ck_assert_int_eq(web->stop_ns, 4 * NS_PER_S);
-	ck_assert_int_eq(web->client_cpu_ns, 3 * NS_PER_US); /* preset */
+	ck_assert_int_eq(web->client_cpu_ns, 1500); /* preset */
 	ck_assert_int_eq(web->trace_mode, SCN_REPLAY_CLOSED);
 	EQ_TOL(rate_of(s, &web->events, "instructions"), 4e9);
 	EQ_TOL(rate_of(s, &web->events, "l2_misses"), 2e7);
