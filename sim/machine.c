@@ -1060,8 +1060,10 @@ static int trace_read_ahead(struct machine *m, struct mtrace *t)
 		fail(m, JV_EORDER);
 		return JV_EORDER;
 	}
-	if (at >= m->end_ns)
-		return 1; /* beyond the run: left unread (counted in summary) */
+	if (at > m->end_ns) {
+		m->st.trace_stopped++; /* reading stops at the run's duration */
+		return 1;
+	}
 	if (evq_schedule(&m->q, &t->ev, at))
 		fail(m, JV_ENOMEM);
 	return 1;

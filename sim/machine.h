@@ -40,6 +40,7 @@ struct machine_stats {
 	uint64_t events;        /* discrete events run */
 	uint64_t pmc_records;   /* PMC log records accounted */
 	uint64_t trace_records; /* records read from trace files */
+	uint64_t trace_stopped; /* traces with records after the duration (not read) */
 	uint64_t snapshots;
 	uint64_t conservation_violations;
 };

@@ -109,7 +109,7 @@ static int consumer_device_used(const struct ledger *l, int c, int dv)
 static int write_error(struct out_run *out, const struct ledger *acct, const struct ledger *truth)
 {
 	struct out_table *t;
-	int rc = out_table_open(out, "error", ERROR_COLS, "sdddds", &t);
+	int rc = out_table_open(out, "error", ERROR_COLS, "ssddds", &t);
 	if (rc)
 		return rc;
 	int nc = ledger_n_consumers(acct), nd = ledger_n_devices(acct);
@@ -158,6 +158,8 @@ static int write_summary(struct out_run *out, const struct scn *s, const struct 
 	fprintf(f, "events: %" PRIu64 "\n", st->events);
 	fprintf(f, "pmc_records: %" PRIu64 "\n", st->pmc_records);
 	fprintf(f, "trace_records: %" PRIu64 "\n", st->trace_records);
+	fprintf(f, "traces_cut_at_duration: %" PRIu64 "%s\n", st->trace_stopped,
+		st->trace_stopped ? " (records after the run's duration were not replayed)" : "");
 	fprintf(f, "snapshots: %" PRIu64 "\n", st->snapshots);
 	fprintf(f, "truth: %s\n", truth ? "yes" : "no");
 	if (!truth)
