@@ -15,28 +15,55 @@
 #include <stdint.h>
 
 struct sched_entity {
-	struct sched_entity *next; /* run-queue link */
-	int id;                    /* vCPU index (owner's) */
+	struct sched_entity *next; /* run-queue link (rr) */
+	int id;                    /* vCPU index (owner's); -1 for the idle vCPU */
 	uint32_t tickets;
 	int on_rq;
+	/* stride scheduling (models/stride.c); ignored by rr */
+	uint64_t stride;           /* SCHED_STRIDE1 / tickets, adjustable by the manager */
+	uint64_t pass;             /* virtual time of the entity */
+	uint32_t heap_idx;         /* position in the stride heap */
+	int sleeping;              /* left the run queue without using its turn */
 };
+
+/* Fixed-point stride scale: stride = SCHED_STRIDE1 / tickets. */
+#define SCHED_STRIDE1 (1ULL << 32)
+#define SCHED_MAX_ENTITIES 4096
 
 struct sched_rq {
 	const struct sched_ops *ops;
-	struct sched_entity *head, *tail;
+	struct sched_entity *head, *tail; /* rr FIFO */
 	int n;
+	/* stride */
+	struct sched_entity **heap;       /* min-heap by pass */
+	uint32_t heap_n, heap_cap;
+	uint64_t global_pass;             /* pass of the run queue (virtual time) */
+	int64_t quantum_ns;               /* pass advances stride per quantum of CPU */
 };
 
 struct sched_ops {
 	const char *name;
 	const char *help;
-	void (*init)(struct sched_rq *rq);
-	void (*enqueue)(struct sched_rq *rq, struct sched_entity *se);
+	/* Prepare an empty run queue; returns 0 or JV_ENOMEM. */
+	int (*init)(struct sched_rq *rq, int64_t quantum_ns);
+	void (*destroy)(struct sched_rq *rq);
+	/* Set up an entity with its tickets (stride = SCHED_STRIDE1 / tickets). */
+	void (*entity_init)(struct sched_rq *rq, struct sched_entity *se, uint32_t tickets);
+	/* Make se runnable. If se->sleeping (it blocked since it last ran or
+	 * was picked), it rejoins without banked credit. Returns 0 or JV_ENOMEM. */
+	int (*enqueue)(struct sched_rq *rq, struct sched_entity *se);
+	/* Remove se from the run queue if it is on it (e.g. it blocked). */
+	void (*dequeue)(struct sched_rq *rq, struct sched_entity *se);
+	/* Remove and return the next entity to run, NULL if empty. */
 	struct sched_entity *(*pick_next)(struct sched_rq *rq);
+	/* se ran for ran_ns (of at most one quantum): advance its pass. */
 	void (*charge)(struct sched_rq *rq, struct sched_entity *se, int64_t ran_ns);
+	/* The manager changed se->stride (takes effect from the next charge). */
+	void (*stride_changed)(struct sched_rq *rq, struct sched_entity *se);
 };
 
 extern const struct sched_ops sched_rr;
+extern const struct sched_ops sched_stride;
 extern const struct sched_ops *const sched_classes[]; /* NULL-terminated */
 const struct sched_ops *sched_lookup(const char *name);
 

@@ -19,13 +19,53 @@
 #include <stddef.h>
 #include <string.h>
 
-static void rr_init(struct sched_rq *rq)
+static int rr_init(struct sched_rq *rq, int64_t quantum_ns)
 {
 	rq->head = rq->tail = NULL;
 	rq->n = 0;
+	rq->quantum_ns = quantum_ns;
+	return 0;
 }
 
-static void rr_enqueue(struct sched_rq *rq, struct sched_entity *se)
+static void rr_destroy(struct sched_rq *rq) { (void)rq; }
+
+static void rr_entity_init(struct sched_rq *rq, struct sched_entity *se, uint32_t tickets)
+{
+	(void)rq;
+	se->tickets = tickets;
+	se->stride = tickets ? SCHED_STRIDE1 / tickets : SCHED_STRIDE1;
+	se->pass = 0;
+	se->on_rq = 0;
+	se->sleeping = 0;
+	se->next = NULL;
+}
+
+static void rr_dequeue(struct sched_rq *rq, struct sched_entity *se)
+{
+	if (!se->on_rq)
+		return;
+	struct sched_entity **pp = &rq->head, *prev = NULL;
+	while (*pp && *pp != se) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (!*pp)
+		return;
+	*pp = se->next;
+	if (rq->tail == se)
+		rq->tail = prev;
+	se->next = NULL;
+	se->on_rq = 0;
+	rq->n--;
+}
+
+static void rr_stride_changed(struct sched_rq *rq, struct sched_entity *se)
+{
+	(void)rq;
+	(void)se;
+}
+
+static int rr_enqueue(struct sched_rq *rq, struct sched_entity *se)
 {
 	se->next = NULL;
 	se->on_rq = 1;
@@ -35,6 +75,8 @@ static void rr_enqueue(struct sched_rq *rq, struct sched_entity *se)
 		rq->head = se;
 	rq->tail = se;
 	rq->n++;
+	se->sleeping = 0;
+	return 0;
 }
 
 static struct sched_entity *rr_pick_next(struct sched_rq *rq)
@@ -62,9 +104,13 @@ const struct sched_ops sched_rr = {
 	.name = "rr",
 	.help = "round-robin with a fixed quantum",
 	.init = rr_init,
+	.destroy = rr_destroy,
+	.entity_init = rr_entity_init,
 	.enqueue = rr_enqueue,
+	.dequeue = rr_dequeue,
 	.pick_next = rr_pick_next,
 	.charge = rr_charge,
+	.stride_changed = rr_stride_changed,
 };
 
 const struct sched_ops *const sched_classes[] = {&sched_rr, NULL};

@@ -1404,7 +1404,8 @@ static int assemble(struct machine *m, struct jv_diag *d)
 		struct mcpu *c = &m->cpu[i];
 		c->idx = i;
 		c->rq.ops = so;
-		so->init(&c->rq);
+		if (so->init(&c->rq, m->quantum_ns))
+			return JV_ENOMEM;
 		c->rec_vm = -1;
 		evq_event_init(&c->ev, cpu_event, m);
 		c->split_truth = idle_split_new(m->nvm, s->cpu.idle_policy);
@@ -1423,7 +1424,8 @@ static int assemble(struct machine *m, struct jv_diag *d)
 		v->vcpu.vm = i;
 		v->vcpu.cpu = i % m->ncpu;
 		v->vcpu.se.id = i;
-		v->vcpu.se.tickets = v->cfg->tickets;
+		m->cpu[v->vcpu.cpu].rq.ops->entity_init(&m->cpu[v->vcpu.cpu].rq, &v->vcpu.se,
+							 v->cfg->tickets);
 		if (v->is_driver) {
 			v->via = m->nvia;
 			m->vname[m->nvia++] = v->cfg->name;
