@@ -1644,6 +1644,7 @@ void machine_free(struct machine *m)
 {
 	if (!m)
 		return;
+	evq_destroy(&m->q); /* first: it touches the events still queued */
 	for (int i = 0; i < m->ncpu; i++) {
 		idle_split_free(m->cpu[i].split_truth);
 		idle_split_free(m->cpu[i].split_acct);
@@ -1674,7 +1675,6 @@ void machine_free(struct machine *m)
 	ledger_free(m->acct);
 	ledger_free(m->truth);
 	power_sampler_free(m->power);
-	evq_destroy(&m->q);
 	free(m->vm);
 	free(m->cname);
 	free(m->dname);
