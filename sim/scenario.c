@@ -383,6 +383,8 @@ static void *slot_base(struct ld *L, const struct scn_opt *o, int slot)
 		return &s->vm[slot - 1];
 	case SCN_SEC_CONTAINER:
 		return &s->container[slot - 1 - s->n_vms];
+	case SCN_SEC_MANAGER:
+		return &s->manager;
 	case SCN_SEC_OUTPUT:
 		return &s->output;
 	default:
@@ -1944,6 +1946,41 @@ static int record_inputs(struct ld *L)
 	return 0;
 }
 
+/* The energy manager's options against each other and the VMs. */
+static int finalize_manager(struct ld *L)
+{
+	struct scn *s = L->s;
+	struct scn_manager *mg = &s->manager;
+	if (mg->shaping_period_ns == 0)
+		mg->shaping_period_ns = mg->disk_period_ns;
+	if (mg->t_min > mg->t_init || mg->t_init > mg->t_max) {
+		int o = find_opt(SCN_SEC_MANAGER, "t_init");
+		return opt_err(L, JV_ERANGE, o, 0, org_at(L, o, 0),
+			       "need t_min <= t_init <= t_max, got %g <= %g <= %g",
+			       mg->t_min, mg->t_init, mg->t_max);
+	}
+	int co = find_opt(SCN_SEC_VM, "cpu_limit"), dl = find_opt(SCN_SEC_VM, "disk_limit");
+	for (int i = 0; i < s->n_vms; i++) {
+		const struct scn_vm *vm = &s->vm[i];
+		int slot = 1 + i;
+		if (vm->cpu_limit_w > 0 && s->cpu.scheduler != SCN_SCHED_STRIDE) {
+			int so = find_opt(SCN_SEC_CPU, "scheduler");
+			return opt_err(L, JV_EINVAL, co, slot,
+				       blame(org_at(L, co, slot), org_at(L, so, 0)),
+				       "a CPU limit needs scheduler = stride (the manager "
+				       "adjusts strides; rr has no shares)");
+		}
+		if (vm->disk_limit_w > 0 && vm->driver_idx < 0)
+			return opt_err(L, JV_EINVAL, dl, slot, org_at(L, dl, slot),
+				       "a disk limit needs a driver VM serving this VM's disk I/O");
+		if (vm->disk_limit_w > 0 && s->cpu.pmc_log &&
+		    s->global.replay_mode == SCN_REPLAY_ACCOUNTING)
+			return opt_err(L, JV_EINVAL, dl, slot, org_at(L, dl, slot),
+				       "limits cannot be enforced on a run replayed in accounting mode");
+	}
+	return 0;
+}
+
 static int finalize(struct ld *L)
 {
 	struct scn *s = L->s;
@@ -1959,6 +1996,8 @@ static int finalize(struct ld *L)
 	for (int i = 0; i < s->n_containers; i++)
 		if ((rc = finalize_container(L, i)))
 			return rc;
+	if ((rc = finalize_manager(L)))
+		return rc;
 	return record_inputs(L);
 }
 
@@ -2314,6 +2353,8 @@ static const void *const_base(const struct scn *s, int sec, int inst)
 		return &s->vm[inst];
 	case SCN_SEC_CONTAINER:
 		return &s->container[inst];
+	case SCN_SEC_MANAGER:
+		return &s->manager;
 	case SCN_SEC_OUTPUT:
 		return &s->output;
 	default:
@@ -2372,6 +2413,8 @@ int scn_write_resolved(const struct scn *s, FILE *f)
 		rc = write_section(s, f, SCN_SEC_VM, i);
 	for (int i = 0; i < s->n_containers && !rc; i++)
 		rc = write_section(s, f, SCN_SEC_CONTAINER, i);
+	if (!rc)
+		rc = write_section(s, f, SCN_SEC_MANAGER, 0);
 	if (!rc)
 		rc = write_section(s, f, SCN_SEC_OUTPUT, 0);
 	if (!rc && (ferror(f) || fflush(f)))

@@ -54,7 +54,9 @@ enum scn_replay_mode {
 
 enum scn_op { SCN_OP_READ = 0, SCN_OP_WRITE = 1 };
 
-enum scn_sched { SCN_SCHED_RR = 0 };
+enum scn_sched { SCN_SCHED_RR = 0, SCN_SCHED_STRIDE = 1 };
+
+enum scn_ctrl { SCN_CTRL_PAPER = 0, SCN_CTRL_PI = 1 };
 
 /* Event rates per second of CPU time while a piece of work runs, indexed
  * like scn_cpu.counter[] (the TSC and `cycles` entries are ignored: the
@@ -123,6 +125,10 @@ struct scn_vm {
 	char *trace[SCN_MAX_TRACES];
 	int trace_mode;          /* scn_replay_mode; default global.replay_mode */
 	uint32_t tickets;        /* scheduler share, default 100 */
+	/* host-level energy manager (paper §3.3.6) */
+	double cpu_limit_w;      /* active CPU power the VM may consume directly; 0 none */
+	double disk_limit_w;     /* active power the driver may spend for it; 0 none */
+	int64_t limit_from_ns;   /* limits take effect at this time, default 0 */
 	/* driver VMs */
 	int64_t req_cpu_ns;      /* driver CPU work per request (fixed part) */
 	int64_t req_cpu_ns_per_kib; /* plus this per KiB of request size */
@@ -147,6 +153,19 @@ struct scn_container {
 	double share;                /* 0 = none */
 };
 
+struct scn_manager {
+	int64_t cpu_period_ns;     /* CPU loop, default 100ms */
+	int64_t disk_period_ns;    /* disk loop, default 200ms */
+	int64_t shaping_period_ns; /* budget refresh, 0 = disk_period */
+	uint64_t cpu_offset;       /* stride units added/subtracted per step */
+	uint32_t idle_tickets;     /* the idle vCPU's tickets (minuscule share) */
+	int disk_controller;       /* scn_ctrl, default paper */
+	double disk_gain_damp;     /* paper: 1/4 */
+	double disk_gain_amp;      /* paper: 4/3 */
+	double pi_kp, pi_ki;       /* PI controller gains */
+	double t_init, t_min, t_max; /* throttle factor: requests per shaping period */
+};
+
 struct scn_output {
 	int64_t interval_ns;         /* ledger snapshot interval, default 100ms */
 	int64_t power_resolution_ns; /* power.csv row width, default 1ms */
@@ -158,6 +177,7 @@ struct scn {
 	struct scn_machine machine;
 	struct scn_cpu cpu;
 	struct scn_disk disk;
+	struct scn_manager manager;
 	struct scn_output output;
 	int n_vms;
 	struct scn_vm vm[SCN_MAX_VMS];

@@ -40,7 +40,8 @@ static const char *const replay_modes[] = { "accounting", "open", "closed",
 static const char *const trace_modes[] = { "default", "accounting", "open",
 					   "closed", NULL };
 static const char *const preset_names[] = { "paper-2007", "none", NULL };
-static const char *const schedulers[] = { "rr", NULL };
+static const char *const schedulers[] = { "rr", "stride", NULL };
+static const char *const controllers[] = { "paper", "pi", NULL };
 static const char *const idle_policies[] = { "equal", "utilization",
 					     "proportional", "base", NULL };
 static const char *const vm_kinds[] = { "guest", "driver", NULL };
@@ -61,6 +62,7 @@ static const char *const ops[] = { "read", "write", NULL };
 #define VM(...) OPT(SCN_SEC_VM, struct scn_vm, __VA_ARGS__)
 #define CONT(...) OPT(SCN_SEC_CONTAINER, struct scn_container, __VA_ARGS__)
 #define OUTPUT(...) OPT(SCN_SEC_OUTPUT, struct scn_output, __VA_ARGS__)
+#define MANAGER(...) OPT(SCN_SEC_MANAGER, struct scn_manager, __VA_ARGS__)
 
 /* largest simulated time a scenario may ask for: 100 days */
 #define SCN_MAX_TIME "2400h"
@@ -93,7 +95,7 @@ const struct scn_opt scn_opt_table[] = {
 	    .help = "physical CPUs"),
 	CPU("quantum", SCN_T_TIME, quantum_ns, .def = "10ms", .min = "10us",
 	    .max = "1s", .help = "scheduler time slice (L4: 10ms)"),
-	CPU("scheduler", SCN_T_ENUM, scheduler, .def = "rr",
+	CPU("scheduler", SCN_T_ENUM, scheduler, .def = "stride",
 	    .allowed = schedulers, .help = "CPU scheduler"),
 	CPU("freq", SCN_T_FREQ, freq_hz, .def = "1GHz", .min = "0",
 	    .max = "10GHz", .flags = SCN_F_MIN_EXCL | SCN_F_PRESET,
@@ -193,6 +195,15 @@ const struct scn_opt scn_opt_table[] = {
 	   .help = "replay mode of this VM's traces (default: global.replay_mode)"),
 	VM("tickets", SCN_T_UINT32, tickets, .def = "100", .min = "1",
 	   .max = "1000000", .help = "stride-scheduler share"),
+	VM("cpu_limit", SCN_T_POWER, cpu_limit_w, .def = "0W", .min = "0W",
+	   .max = "10kW", .flags = SCN_F_GUEST_ONLY,
+	   .help = "active CPU power the VM may consume directly, 0 = none"),
+	VM("disk_limit", SCN_T_POWER, disk_limit_w, .def = "0W", .min = "0W",
+	   .max = "10kW", .flags = SCN_F_GUEST_ONLY,
+	   .help = "active power (disk + driver CPU) the driver may spend for the VM, 0 = none"),
+	VM("limit_from", SCN_T_TIME, limit_from_ns, .def = "0ns", .min = "0ns",
+	   .max = SCN_MAX_TIME, .flags = SCN_F_GUEST_ONLY,
+	   .help = "time from which the VM's limits are enforced"),
 	VM("req_cpu", SCN_T_TIME, req_cpu_ns, .def = "0ns", .min = "0ns",
 	   .max = "1s", .flags = SCN_F_DRIVER_ONLY | SCN_F_PRESET,
 	   .help = "driver CPU work per request (fixed part)"),
@@ -232,7 +243,37 @@ const struct scn_opt scn_opt_table[] = {
 	CONT("share", SCN_T_DOUBLE, share, .def = "0", .min = "0", .max = "1",
 	     .help = "share of the VM's budget, 0 = none"),
 
-	/* [manager]: no keys yet */
+	/* [manager]: the host-level energy manager (paper §3.3.6) */
+	MANAGER("cpu_period", SCN_T_TIME, cpu_period_ns, .def = "100ms",
+		.min = "1ms", .max = "1h", .help = "CPU control loop period (paper: 100ms)"),
+	MANAGER("cpu_offset", SCN_T_UINT64, cpu_offset, .def = "67108864",
+		.min = "1", .max = "1099511627776",
+		.help = "stride offset added or subtracted per CPU step (stride1 = 2^32)"),
+	MANAGER("idle_tickets", SCN_T_UINT32, idle_tickets, .def = "1", .min = "1",
+		.max = "1000000", .help = "tickets of the idle vCPU (a minuscule share)"),
+	MANAGER("disk_period", SCN_T_TIME, disk_period_ns, .def = "200ms",
+		.min = "1ms", .max = "1h", .help = "disk control loop period (paper: 200ms)"),
+	MANAGER("shaping_period", SCN_T_TIME, shaping_period_ns, .def = "0ns",
+		.min = "0ns", .max = "1h",
+		.help = "driver budget refresh period, 0 = disk_period"),
+	MANAGER("disk_controller", SCN_T_ENUM, disk_controller, .def = "paper",
+		.allowed = controllers, .help = "disk throttle controller"),
+	MANAGER("disk_gain_damp", SCN_T_DOUBLE, disk_gain_damp, .def = "0.25",
+		.min = "0", .max = "10", .help = "paper rule: gain when moving back (1/4)"),
+	MANAGER("disk_gain_amp", SCN_T_DOUBLE, disk_gain_amp,
+		.def = "1.3333333333333333", .min = "0", .max = "10",
+		.help = "paper rule: gain when continuing (4/3)"),
+	MANAGER("pi_kp", SCN_T_DOUBLE, pi_kp, .def = "0.5", .min = "0", .max = "100",
+		.help = "PI controller proportional gain"),
+	MANAGER("pi_ki", SCN_T_DOUBLE, pi_ki, .def = "0.5", .min = "0", .max = "100",
+		.help = "PI controller integral gain"),
+	MANAGER("t_init", SCN_T_DOUBLE, t_init, .def = "100", .min = "0",
+		.max = "1000000", .flags = SCN_F_MIN_EXCL,
+		.help = "initial throttle factor (requests per shaping period)"),
+	MANAGER("t_min", SCN_T_DOUBLE, t_min, .def = "1", .min = "0", .max = "1000000",
+		.help = "smallest throttle factor"),
+	MANAGER("t_max", SCN_T_DOUBLE, t_max, .def = "10000", .min = "0",
+		.max = "1000000", .help = "largest throttle factor"),
 
 	/* [output] */
 	OUTPUT("interval", SCN_T_TIME, interval_ns, .def = "100ms",

@@ -127,7 +127,7 @@ START_TEST(test_defaults_paper)
 	ck_assert_str_eq(s->machine.preset, "paper-2007");
 	ck_assert_int_eq(s->cpu.count, 1);
 	ck_assert_int_eq(s->cpu.quantum_ns, 10 * NS_PER_MS);
-	ck_assert_int_eq(s->cpu.scheduler, SCN_SCHED_RR);
+	ck_assert_int_eq(s->cpu.scheduler, SCN_SCHED_STRIDE);
 	EQ_TOL(s->cpu.freq_hz, 3e9);
 	ck_assert_int_eq(s->cpu.n_counters, 5);
 	static const char *const names[] = { "tsc", "cycles", "instructions",
@@ -482,7 +482,7 @@ static const struct {
 	{ "[vm a]\nblocksize = 1\n", { 0 }, JV_EUNKNOWN,
 	  "e.ini:2: unknown key 'blocksize' in [vm a] (did you mean 'block_size'?)" },
 	{ "[manager]\nperiod = 1s\n", { 0 }, JV_EUNKNOWN,
-	  "e.ini:2: unknown key 'period' in [manager] (the section has no keys yet)" },
+	  "e.ini:2: unknown key 'period' in [manager] (valid: cpu_period" },
 	{ "[cpu]\ninclude = x.ini\n", { 0 }, JV_EUNKNOWN,
 	  "e.ini:2: unknown key 'include' in [cpu]" },
 	{ "x = 1\n[cpu]\n", { 0 }, JV_EPARSE,
