@@ -30,6 +30,7 @@
 static void weighted_period(const struct cpu_energy *m, int64_t dt_ns, const double *delta,
 			    double *idle_j, double *active_j)
 {
+	(void)dt_ns;
 	double act = 0.0;
 	for (int i = 0; i < m->n_counters; i++)
 		if (i != m->tsc_index)
@@ -41,6 +42,9 @@ static void weighted_period(const struct cpu_energy *m, int64_t dt_ns, const dou
 static void null_period(const struct cpu_energy *m, int64_t dt_ns, const double *delta,
 			double *idle_j, double *active_j)
 {
+	(void)m;
+	(void)dt_ns;
+	(void)delta;
 	*idle_j = 0.0;
 	*active_j = 0.0;
 }

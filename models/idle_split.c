@@ -17,8 +17,8 @@
  *
  * Limits: a policy that has nothing to weigh by (no participants, or no
  * use in the interval) hands the pot to the base consumer, so energy is
- * never lost; the last participant receives the remainder so the parts
- * add up to the pot exactly.
+ * never lost; the last participant receives the remainder, so the parts
+ * add up to the pot to within one rounding step.
  */
 #include "models/idle_split.h"
 

@@ -16,6 +16,7 @@
  */
 #include "models/sched.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -67,6 +68,7 @@ static void rr_stride_changed(struct sched_rq *rq, struct sched_entity *se)
 
 static int rr_enqueue(struct sched_rq *rq, struct sched_entity *se)
 {
+	assert(!se->on_rq);
 	se->next = NULL;
 	se->on_rq = 1;
 	if (rq->tail)

@@ -39,6 +39,8 @@ struct power_sampler {
 
 struct power_sampler *power_sampler_new(int n_devices, int64_t resolution_ns)
 {
+	if (n_devices <= 0 || resolution_ns <= 0)
+		return NULL;
 	struct power_sampler *p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
@@ -129,7 +131,8 @@ int power_sampler_emit(struct power_sampler *p, int64_t upto_ns, power_row_fn fn
 		struct pdev *d = &p->dev[i];
 		size_t k = (size_t)nbins;
 		if (k >= d->n) {
-			memset(d->bin, 0, d->n * sizeof(double));
+			if (d->n)
+				memset(d->bin, 0, d->n * sizeof(double));
 			d->n = 0;
 		} else {
 			memmove(d->bin, d->bin + k, (d->n - k) * sizeof(double));
