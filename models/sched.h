@@ -24,6 +24,7 @@ struct sched_entity {
 	uint64_t pass;             /* virtual time of the entity */
 	uint32_t heap_idx;         /* position in the stride heap */
 	int sleeping;              /* left the run queue without using its turn */
+	uint64_t pass_rem;         /* charge remainder, in 1/quantum_ns of a pass unit */
 };
 
 /* Fixed-point stride scale: stride = SCHED_STRIDE1 / tickets. */
