@@ -115,7 +115,7 @@ const struct sched_ops sched_rr = {
 	.stride_changed = rr_stride_changed,
 };
 
-const struct sched_ops *const sched_classes[] = {&sched_rr, NULL};
+const struct sched_ops *const sched_classes[] = {&sched_rr, &sched_stride, NULL};
 
 const struct sched_ops *sched_lookup(const char *name)
 {

@@ -1,5 +1,5 @@
 /*
- * throttle: theory of operation. (placeholder, rewritten below)
+ * THEORY
  */
 #include "models/throttle.h"
 
@@ -37,6 +37,15 @@ static double sgn_of(double v)
 	return v > 0 ? 1.0 : v < 0 ? -1.0 : 0.0;
 }
 
+static int paper_check(const struct throttle_cfg *g)
+{
+	if (!(g->gain_damp >= 0 && g->gain_damp <= 1))
+		return JV_EINVAL;
+	if (!(g->gain_amp >= 0 && g->gain_amp <= THROTTLE_GAIN_AMP_MAX))
+		return JV_EINVAL;
+	return 0;
+}
+
 static double paper_step(struct throttle *c, double ec_j, double el_j)
 {
 	if (!isfinite(ec_j) || !isfinite(el_j))
@@ -67,6 +76,19 @@ static double pi_error(double ec_j, double el_j, int *idle)
 		return 0.0;
 	}
 	return clampd(log(el_j / ec_j), -PI_ERR_MAX_LN, PI_ERR_MAX_LN);
+}
+
+/* Multiplicative: t = 0 could never grow again, so t_min > 0. The loop
+ * ln t' = ln t + kp (e - e_prev) + ki e around a plant ln ec = ln t + c
+ * has poles z^2 - (1 - kp - ki) z - kp = 0, inside the unit circle (Jury)
+ * for kp >= 0, ki > 0, ki + 2 kp < 2. */
+static int pi_check(const struct throttle_cfg *g)
+{
+	if (!(g->t_min > 0))
+		return JV_EINVAL;
+	if (!(g->kp >= 0 && g->ki > 0 && g->ki + 2 * g->kp < 2))
+		return JV_EINVAL;
+	return 0;
 }
 
 static double pi_step(struct throttle *c, double ec_j, double el_j)
@@ -102,7 +124,7 @@ static double pi_step(struct throttle *c, double ec_j, double el_j)
 const struct throttle_ops throttle_paper = {
 	.name = "paper",
 	.help = "the paper's rule: +-1 request per period, damped on reversal (1/4), amplified otherwise (4/3)",
-	.flags = 0,
+	.check = paper_check,
 	.reset = thr_reset,
 	.step = paper_step,
 };
@@ -110,7 +132,7 @@ const struct throttle_ops throttle_paper = {
 const struct throttle_ops throttle_pi = {
 	.name = "pi",
 	.help = "proportional-integral on ln(el/ec), multiplicative on t (scale-free)",
-	.flags = THROTTLE_F_POSITIVE_MIN,
+	.check = pi_check,
 	.reset = thr_reset,
 	.step = pi_step,
 };
@@ -143,30 +165,25 @@ void throttle_cfg_default(struct throttle_cfg *cfg)
 	cfg->ki = THROTTLE_KI_DEFAULT;
 }
 
-static int cfg_valid(const struct throttle_ops *ops, const struct throttle_cfg *g)
+/* Common checks: every field finite, 0 <= t_min <= t_init <= t_max,
+ * t_init > 0. */
+static int cfg_valid(const struct throttle_cfg *g)
 {
 	const double v[] = {g->t_init, g->t_min, g->t_max, g->gain_damp,
 			    g->gain_amp, g->kp, g->ki};
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
 		if (!isfinite(v[i]))
 			return 0;
-	if (!(g->t_init > 0 && g->t_min >= 0 && g->t_min <= g->t_init &&
-	      g->t_init <= g->t_max))
-		return 0;
-	if ((ops->flags & THROTTLE_F_POSITIVE_MIN) && !(g->t_min > 0))
-		return 0;
-	if (!(g->gain_damp >= 0 && g->gain_damp <= 1))
-		return 0;
-	if (!(g->gain_amp >= 0 && g->gain_amp <= THROTTLE_GAIN_AMP_MAX))
-		return 0;
-	/* the log-domain loop is stable for kp >= 0, ki > 0, ki + 2 kp < 2 */
-	return g->kp >= 0 && g->ki > 0 && g->ki + 2 * g->kp < 2;
+	return g->t_init > 0 && g->t_min >= 0 && g->t_min <= g->t_init &&
+	       g->t_init <= g->t_max;
 }
 
 int throttle_init(struct throttle *c, const struct throttle_ops *ops,
 		  const struct throttle_cfg *cfg)
 {
-	if (!c || !ops || !cfg || !cfg_valid(ops, cfg))
+	if (!c || !ops || !cfg || !cfg_valid(cfg))
+		return JV_EINVAL;
+	if (ops->check && ops->check(cfg) != 0)
 		return JV_EINVAL;
 	c->ops = ops;
 	c->cfg = *cfg;

@@ -28,9 +28,9 @@
 struct throttle_cfg {
 	double t_init;       /* initial factor (budget), > 0 */
 	double t_min, t_max; /* clamp, 0 <= t_min <= t_init <= t_max */
-	double gain_damp;    /* paper: 1/4, in [0, 1] */
-	double gain_amp;     /* paper: 4/3, in [0, THROTTLE_GAIN_AMP_MAX] */
-	double kp, ki;       /* PI gains: kp >= 0, ki > 0, ki + 2 kp < 2 */
+	double gain_damp;    /* paper: 1/4, in [0, 1] (checked by paper) */
+	double gain_amp;     /* paper: 4/3, in [0, THROTTLE_GAIN_AMP_MAX] (paper) */
+	double kp, ki;       /* PI gains: kp >= 0, ki > 0, ki + 2 kp < 2 (pi) */
 };
 
 struct throttle {
@@ -44,13 +44,12 @@ struct throttle {
 	uint64_t steps;
 };
 
-/* ops->flags */
-#define THROTTLE_F_POSITIVE_MIN 0x1u /* needs t_min > 0 (multiplicative) */
-
 struct throttle_ops {
 	const char *name;
 	const char *help;
-	unsigned flags; /* THROTTLE_F_* */
+	/* The law's own checks of cfg beyond the common bounds (its gains;
+	 * pi: t_min > 0): 0 or JV_EINVAL. Called by throttle_init. */
+	int (*check)(const struct throttle_cfg *cfg);
 	void (*reset)(struct throttle *c);
 	/* One control step: consumed ec_j, limit el_j in the last period;
 	 * returns and stores the new t. Non-finite inputs leave t unchanged. */
@@ -68,9 +67,11 @@ const struct throttle_ops *throttle_lookup(const char *name);
 const char *throttle_names(void);
 /* Fill cfg with the defaults above. */
 void throttle_cfg_default(struct throttle_cfg *cfg);
-/* Validate cfg (JV_EINVAL on bad bounds or gains, or ops NULL), store it
- * and reset the controller: t = t_past = t_init. Returns 0 or JV_EINVAL;
- * c is untouched on error. */
+/* Validate cfg (JV_EINVAL on a NULL argument, a non-finite field, bad
+ * bounds, or gains the chosen law rejects; gains the law does not use are
+ * not checked beyond being finite), store it and reset the controller:
+ * t = t_past = t_init, integ = e_prev = 0, steps = 0. Returns 0 or
+ * JV_EINVAL; c is untouched on error. */
 int throttle_init(struct throttle *c, const struct throttle_ops *ops,
 		  const struct throttle_cfg *cfg);
 

@@ -61,9 +61,12 @@
 #include "models/cpu_energy.h"
 #include "models/disk_energy.h"
 #include "models/disk_service.h"
+#include "models/host_manager.h"
 #include "models/idle_split.h"
 #include "models/recursive.h"
 #include "models/sched.h"
+#include "models/shaper.h"
+#include "models/throttle.h"
 #include "sim/evq.h"
 #include "sim/power.h"
 #include "traces/trc.h"
@@ -106,11 +109,17 @@ struct mcpu {
 	int64_t rec_start_ns;
 	int rec_vm;
 	struct idle_split *split_truth, *split_acct;
+	/* the idle vCPU: halts for all the time the scheduler gives it */
+	struct sched_entity idle_se;
+	int idle_active;  /* on the run queue (a CPU limit is in force) */
+	int idle_running; /* the idle vCPU holds the CPU (halted by choice) */
+	int64_t run_start_ns; /* when the running entity got the CPU */
 };
 
 struct mvm;
 
 struct mreq {
+	struct shaper_item sh; /* the driver's per-client ring */
 	struct work drv_work, cl_work;
 	struct evq_event ev;
 	struct mvm *vm;
@@ -184,6 +193,15 @@ struct mvm {
 	struct machine_vm_stats st;
 	struct mvm *driver;
 	struct mdisk *disk;
+	int client_slot;        /* index among its driver's clients */
+	struct shaper shaper;   /* driver: per-client request rings */
+	/* host-level energy manager */
+	double meas_cpu_j;      /* accounted active CPU energy, direct */
+	double meas_drv_j;      /* active energy the driver spent for it */
+	double last_cpu_j, last_drv_j;
+	int cpu_on, disk_on;    /* limits in force */
+	struct hm_cpu hm_cpu;
+	struct hm_disk hm_disk;
 };
 
 struct machine {
@@ -209,6 +227,8 @@ struct machine {
 	int64_t quantum_ns;
 	struct power_sampler *power;
 	struct evq_event snap_ev, read_ev, tick_ev, end_ev;
+	struct evq_event cpu_mgr_ev, disk_mgr_ev, shape_ev;
+	int any_cpu_limit, any_disk_limit;
 	int64_t last_snap_ns;
 	int64_t end_ns;
 	int err;
@@ -329,6 +349,8 @@ static void acct_cpu_charge(struct machine *m, int cpu, int vm, int kind, double
 		return;
 	}
 	ledger_charge(m->acct, v->consumer, dev_cpu(cpu), 0, kind, j);
+	if (kind == LEDGER_ACTIVE)
+		v->meas_cpu_j += j;
 }
 
 static void truth_cpu_charge(struct machine *m, int cpu, int vm, int kind, double j)
@@ -444,14 +466,18 @@ static void cpu_record(struct machine *m, struct mcpu *c, int64_t now)
 
 static void cpu_resched_event(struct machine *m, struct mcpu *c, int64_t now)
 {
-	if (!c->cur) {
+	int64_t t;
+	if (c->cur) {
+		t = c->slice_end_ns;
+		struct work *w = c->cur->head;
+		if (w->remaining_ns != WORK_FOREVER && now + w->remaining_ns < t)
+			t = now + w->remaining_ns;
+	} else if (c->idle_running) {
+		t = c->slice_end_ns;
+	} else {
 		evq_cancel(&m->q, &c->ev);
 		return;
 	}
-	int64_t t = c->slice_end_ns;
-	struct work *w = c->cur->head;
-	if (w->remaining_ns != WORK_FOREVER && now + w->remaining_ns < t)
-		t = now + w->remaining_ns;
 	if (t < now)
 		t = now;
 	if (evq_schedule(&m->q, &c->ev, t))
@@ -484,24 +510,38 @@ static void cpu_event(struct evq *q, struct evq_event *ev, void *arg)
 	cpu_dispatch(m, c, now);
 }
 
+static void rq_enqueue(struct machine *m, struct mcpu *c, struct sched_entity *se)
+{
+	if (c->rq.ops->enqueue(&c->rq, se))
+		fail(m, JV_ENOMEM);
+}
+
+/* A decision point on CPU c: the running entity's quantum ended, it
+ * blocked, or the CPU was halted and work arrived. The scheduler class
+ * picks among the runnable vCPUs and, while CPU limits are in force, the
+ * idle vCPU; a change of vCPU is a context switch and logs a PMC record. */
 static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now)
 {
 	struct vcpu *prev = c->cur;
+	int prev_idle = c->idle_running;
 	int prev_runnable = prev && prev->head;
-	if (prev_runnable && now < c->slice_end_ns) {
+	if ((prev_runnable || prev_idle) && now < c->slice_end_ns) {
 		cpu_resched_event(m, c, now);
 		return;
 	}
-	struct vcpu *next = NULL;
-	struct sched_entity *se = c->rq.ops->pick_next(&c->rq);
-	if (se) {
-		next = &m->vm[se->id].vcpu;
-		if (prev_runnable)
-			c->rq.ops->enqueue(&c->rq, &prev->se);
-	} else if (prev_runnable) {
-		next = prev;
-	}
-	if (next != prev) {
+	const struct sched_ops *ops = c->rq.ops;
+	if (prev || prev_idle)
+		ops->charge(&c->rq, prev ? &prev->se : &c->idle_se, now - c->run_start_ns);
+	if (prev_runnable)
+		rq_enqueue(m, c, &prev->se);
+	else if (prev)
+		prev->se.sleeping = 1; /* blocked: no credit is banked */
+	if (prev_idle && c->idle_active)
+		rq_enqueue(m, c, &c->idle_se);
+	struct sched_entity *se = ops->pick_next(&c->rq);
+	struct vcpu *next = se && se->id >= 0 ? &m->vm[se->id].vcpu : NULL;
+	int next_idle = se && se->id < 0;
+	if (next != prev || next_idle != prev_idle) {
 		cpu_record(m, c, now); /* context switch: log the PMC record */
 		if (prev)
 			prev->running = 0;
@@ -510,8 +550,11 @@ static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now)
 			next->running = 1;
 		c->rec_vm = next ? next->vm : -1;
 	}
-	if (next)
+	c->idle_running = next_idle;
+	if (se) {
 		c->slice_end_ns = now + m->quantum_ns;
+		c->run_start_ns = now;
+	}
 	cpu_resched_event(m, c, now);
 }
 
@@ -529,8 +572,9 @@ static void vcpu_add_work(struct machine *m, struct vcpu *v, struct work *w)
 	if (!was_empty || v->running)
 		return;
 	struct mcpu *c = &m->cpu[v->cpu];
-	c->rq.ops->enqueue(&c->rq, &v->se);
-	if (!c->cur && !evq_is_queued(&c->ev)) {
+	rq_enqueue(m, c, &v->se);
+	/* a halted CPU wakes at once; one the idle vCPU holds waits for its quantum */
+	if (!c->cur && !c->idle_running && !evq_is_queued(&c->ev)) {
 		if (evq_schedule(&m->q, &c->ev, m->q.now_ns))
 			fail(m, JV_ENOMEM);
 	}
@@ -632,7 +676,9 @@ static void driver_account(struct machine *m, struct mdisk *dk, struct mvm *cl,
 	if (drv && drv->n_clients > 0) {
 		double e = recursive_request_done(&drv->rec, now);
 		ledger_charge(m->acct, cl->consumer, dev_cpu(drv->vcpu.cpu), via, LEDGER_ACTIVE, e);
+		cl->meas_drv_j += e;
 	}
+	cl->meas_drv_j += est;
 	cl->st.requests++;
 	cl->st.bytes += size_b;
 }
@@ -669,11 +715,28 @@ static void disk_start_next(struct machine *m, struct mdisk *dk)
 		fail(m, JV_ENOMEM);
 }
 
-/* A client hands a request to its driver VM. */
+static void request_process(struct machine *m, struct mreq *r);
+
+/* A client hands a request to its driver VM; the shaper lets it through
+ * now or keeps it in the client's ring until a later budget. */
 static void request_submit(struct machine *m, struct mreq *r)
 {
 	struct mvm *drv = r->vm->driver;
 	r->submit_ns = m->q.now_ns;
+	if (shaper_submit(&drv->shaper, r->vm->client_slot, &r->sh))
+		request_process(m, r);
+}
+
+static void shaper_release(void *ctx, int client, struct shaper_item *it)
+{
+	(void)client;
+	request_process(ctx, (struct mreq *)((char *)it - offsetof(struct mreq, sh)));
+}
+
+/* The driver works on a request: its CPU work, then the disk. */
+static void request_process(struct machine *m, struct mreq *r)
+{
+	struct mvm *drv = r->vm->driver;
 	const struct scn_vm *dc = drv->cfg;
 	struct work *w = &r->drv_work;
 	w->remaining_ns = dc->req_cpu_ns + (int64_t)llround((double)dc->req_cpu_ns_per_kib *
@@ -1142,6 +1205,114 @@ static void tick_event(struct evq *q, struct evq_event *ev, void *arg)
 	}
 }
 
+/* ---------------------------------------------------------------------- */
+/* the host-level energy manager                                           */
+
+static int control_row(struct machine *m, int vm, const char *dev, double limit_w,
+		       double measured_w, const char *actuator, double value)
+{
+	if (!m->sink.control)
+		return 0;
+	int rc = m->sink.control(m->sink.ctx, m->q.now_ns, vm, dev, limit_w, measured_w,
+				 actuator, value);
+	if (rc)
+		fail(m, rc);
+	return rc;
+}
+
+static void cpu_manager_event(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct machine *m = arg;
+	const struct scn_manager *mg = &m->s->manager;
+	int64_t now = q->now_ns;
+	(void)ev;
+	/* the log is read first, so the last period is fully accounted */
+	if (!m->cpu_replayed)
+		for (int i = 0; i < m->ncpu; i++)
+			cpu_record(m, &m->cpu[i], now);
+	for (int i = 0; i < m->nvm; i++) {
+		struct mvm *v = &m->vm[i];
+		double e = v->meas_cpu_j - v->last_cpu_j;
+		v->last_cpu_j = v->meas_cpu_j;
+		if (v->cfg->cpu_limit_w <= 0 || now < v->cfg->limit_from_ns)
+			continue;
+		struct mcpu *c = &m->cpu[v->vcpu.cpu];
+		double measured_w = e / ((double)mg->cpu_period_ns * 1e-9);
+		if (!v->cpu_on) {
+			v->cpu_on = 1;
+			v->hm_cpu.limit_w = v->cfg->cpu_limit_w;
+			v->hm_cpu.base_stride = v->vcpu.se.stride;
+			v->hm_cpu.offset = mg->cpu_offset;
+			if (measured_w < v->cfg->cpu_limit_w)
+				jv_warn(v->cfg->file, v->cfg->line,
+					"[vm %s] cpu_limit %gW cannot bind: the VM used %.3gW of "
+					"active CPU power before the limit", v->cfg->name,
+					v->cfg->cpu_limit_w, measured_w);
+			if (!c->idle_active) {
+				c->idle_active = 1;
+				rq_enqueue(m, c, &c->idle_se);
+				if (!c->cur && !c->idle_running && !evq_is_queued(&c->ev) &&
+				    evq_schedule(&m->q, &c->ev, now))
+					fail(m, JV_ENOMEM);
+			}
+		}
+		uint64_t st = hm_cpu_step(&v->hm_cpu, v->vcpu.se.stride, e, mg->cpu_period_ns);
+		if (st != v->vcpu.se.stride) {
+			v->vcpu.se.stride = st;
+			c->rq.ops->stride_changed(&c->rq, &v->vcpu.se);
+		}
+		control_row(m, i, m->dname[dev_cpu(c->idx)], v->cfg->cpu_limit_w, measured_w,
+			    "stride", (double)st);
+	}
+}
+
+static void disk_manager_event(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct machine *m = arg;
+	const struct scn_manager *mg = &m->s->manager;
+	int64_t now = q->now_ns;
+	(void)ev;
+	for (int i = 0; i < m->nvm; i++) {
+		struct mvm *v = &m->vm[i];
+		double e = v->meas_drv_j - v->last_drv_j;
+		v->last_drv_j = v->meas_drv_j;
+		if (v->cfg->disk_limit_w <= 0 || !v->driver || now < v->cfg->limit_from_ns)
+			continue;
+		double measured_w = e / ((double)mg->disk_period_ns * 1e-9);
+		if (!v->disk_on) {
+			v->disk_on = 1;
+			uint64_t reqs = v->st.requests;
+			double per_req = reqs ? v->meas_drv_j / (double)reqs : 0.0;
+			double el = v->cfg->disk_limit_w * (double)mg->shaping_period_ns * 1e-9;
+			if (measured_w < v->cfg->disk_limit_w)
+				jv_warn(v->cfg->file, v->cfg->line,
+					"[vm %s] disk_limit %gW cannot bind: the driver spent %.3gW "
+					"of active power for it before the limit", v->cfg->name,
+					v->cfg->disk_limit_w, measured_w);
+			if (per_req > 0 && el < per_req)
+				jv_warn(v->cfg->file, v->cfg->line,
+					"[vm %s] disk_limit %gW cannot be met: one request costs "
+					"%.3g J, more than the %.3g J a shaping period allows",
+					v->cfg->name, v->cfg->disk_limit_w, per_req, el);
+			shaper_limit(&v->driver->shaper, v->client_slot, v->hm_disk.ctl.t);
+		}
+		double t = hm_disk_step(&v->hm_disk, e, mg->disk_period_ns);
+		shaper_set_budget(&v->driver->shaper, v->client_slot, t);
+		control_row(m, i, m->dname[dev_disk(m, v->cfg->disk)], v->cfg->disk_limit_w,
+			    measured_w, "budget", t);
+	}
+}
+
+static void shape_event(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct machine *m = arg;
+	(void)q;
+	(void)ev;
+	for (int i = 0; i < m->nvm; i++)
+		if (m->vm[i].is_driver)
+			shaper_refresh(&m->vm[i].shaper, shaper_release, m);
+}
+
 static int emit_power(void *ctx, int64_t t, int dev, double w)
 {
 	struct machine *m = ctx;
@@ -1399,13 +1570,16 @@ static int assemble(struct machine *m, struct jv_diag *d)
 			m->guest_list[m->n_guests++] = i;
 	}
 	m->acct_split_guests = s->cpu.idle_policy == SCN_IDLE_EQUAL;
-	const struct sched_ops *so = &sched_rr;
+	const struct sched_ops *so =
+		s->cpu.scheduler == SCN_SCHED_STRIDE ? &sched_stride : &sched_rr;
 	for (int i = 0; i < m->ncpu; i++) {
 		struct mcpu *c = &m->cpu[i];
 		c->idx = i;
 		c->rq.ops = so;
 		if (so->init(&c->rq, m->quantum_ns))
 			return JV_ENOMEM;
+		so->entity_init(&c->rq, &c->idle_se, s->manager.idle_tickets);
+		c->idle_se.id = -1;
 		c->rec_vm = -1;
 		evq_event_init(&c->ev, cpu_event, m);
 		c->split_truth = idle_split_new(m->nvm, s->cpu.idle_policy);
@@ -1450,6 +1624,10 @@ static int assemble(struct machine *m, struct jv_diag *d)
 		for (int j = 0; j < m->nvm; j++)
 			if (m->vm[j].driver == v)
 				v->clients[v->n_clients++] = j;
+		if (shaper_init(&v->shaper, v->n_clients))
+			return JV_ENOMEM;
+		for (int k = 0; k < v->n_clients; k++)
+			m->vm[v->clients[k]].client_slot = k;
 		v->cli_split_truth = idle_split_new(v->n_clients, s->disk.idle_policy);
 		v->cli_split_acct = idle_split_new(v->n_clients, s->disk.idle_policy);
 		if (!v->cli_split_truth || !v->cli_split_acct)
@@ -1483,8 +1661,26 @@ static int assemble(struct machine *m, struct jv_diag *d)
 		if (!dk->split_truth || !dk->split_acct)
 			return JV_ENOMEM;
 	}
-	for (int i = 0; i < m->nvm; i++)
-		m->vm[i].disk = &m->disk[m->vm[i].cfg->disk];
+	for (int i = 0; i < m->nvm; i++) {
+		struct mvm *v = &m->vm[i];
+		v->disk = &m->disk[v->cfg->disk];
+		if (v->cfg->cpu_limit_w > 0)
+			m->any_cpu_limit = 1;
+		if (v->cfg->disk_limit_w > 0 && v->driver) {
+			m->any_disk_limit = 1;
+			const struct scn_manager *mg = &s->manager;
+			struct throttle_cfg tc = {
+				.t_init = mg->t_init, .t_min = mg->t_min, .t_max = mg->t_max,
+				.gain_damp = mg->disk_gain_damp, .gain_amp = mg->disk_gain_amp,
+				.kp = mg->pi_kp, .ki = mg->pi_ki,
+			};
+			v->hm_disk.limit_w = v->cfg->disk_limit_w;
+			if (throttle_init(&v->hm_disk.ctl, mg->disk_controller == SCN_CTRL_PI
+					  ? &throttle_pi : &throttle_paper, &tc))
+				return jv_diag_set(d, JV_EINVAL, v->cfg->file, v->cfg->line,
+						   "[manager] invalid throttle controller settings");
+		}
+	}
 
 	int rc = assemble_traces(m, d);
 	if (rc)
@@ -1558,6 +1754,21 @@ static int assemble(struct machine *m, struct jv_diag *d)
 	evq_event_init(&m->read_ev, read_event, m);
 	evq_event_init(&m->tick_ev, tick_event, m);
 	evq_event_init(&m->snap_ev, snap_event, m);
+	evq_event_init(&m->cpu_mgr_ev, cpu_manager_event, m);
+	evq_event_init(&m->disk_mgr_ev, disk_manager_event, m);
+	evq_event_init(&m->shape_ev, shape_event, m);
+	if (!(m->flags & MACHINE_PROBE)) {
+		const struct scn_manager *mg = &s->manager;
+		if (m->any_cpu_limit &&
+		    evq_schedule_periodic(&m->q, &m->cpu_mgr_ev, mg->cpu_period_ns, mg->cpu_period_ns))
+			return JV_ENOMEM;
+		if (m->any_disk_limit &&
+		    (evq_schedule_periodic(&m->q, &m->disk_mgr_ev, mg->disk_period_ns,
+					   mg->disk_period_ns) ||
+		     evq_schedule_periodic(&m->q, &m->shape_ev, mg->shaping_period_ns,
+					   mg->shaping_period_ns)))
+			return JV_ENOMEM;
+	}
 	if (evq_schedule_periodic(&m->q, &m->read_ev, s->cpu.read_period_ns, s->cpu.read_period_ns) ||
 	    evq_schedule_periodic(&m->q, &m->tick_ev, s->disk.idle_period_ns, s->disk.idle_period_ns) ||
 	    evq_schedule_periodic(&m->q, &m->snap_ev, s->output.interval_ns, s->output.interval_ns))
@@ -1646,6 +1857,8 @@ void machine_free(struct machine *m)
 		return;
 	evq_destroy(&m->q); /* first: it touches the events still queued */
 	for (int i = 0; i < m->ncpu; i++) {
+		if (m->cpu[i].rq.ops)
+			m->cpu[i].rq.ops->destroy(&m->cpu[i].rq);
 		idle_split_free(m->cpu[i].split_truth);
 		idle_split_free(m->cpu[i].split_acct);
 	}
@@ -1657,6 +1870,7 @@ void machine_free(struct machine *m)
 	if (m->vm)
 		for (int i = 0; i < m->nvm; i++) {
 			free(m->vm[i].clients);
+			shaper_destroy(&m->vm[i].shaper);
 			free(m->vm[i].reqs);
 			idle_split_free(m->vm[i].cli_split_truth);
 			idle_split_free(m->vm[i].cli_split_acct);

@@ -24,6 +24,9 @@ struct machine_sink {
 			const struct ledger *truth);
 	/* one power.csv row */
 	int (*power_row)(void *ctx, int64_t t_ns, int device, double power_w);
+	/* one controller step of the host-level energy manager (control.csv) */
+	int (*control)(void *ctx, int64_t t_ns, int vm, const char *device, double limit_w,
+		       double measured_w, const char *actuator, double actuator_value);
 };
 
 enum machine_flags {

@@ -44,6 +44,7 @@
  * reloaded; scn_write_resolved() marks it with a comment.
  */
 #include "sim/scenario.h"
+#include "models/throttle.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -1958,6 +1959,21 @@ static int finalize_manager(struct ld *L)
 		return opt_err(L, JV_ERANGE, o, 0, org_at(L, o, 0),
 			       "need t_min <= t_init <= t_max, got %g <= %g <= %g",
 			       mg->t_min, mg->t_init, mg->t_max);
+	}
+	struct throttle_cfg tc = {
+		.t_init = mg->t_init, .t_min = mg->t_min, .t_max = mg->t_max,
+		.gain_damp = mg->disk_gain_damp, .gain_amp = mg->disk_gain_amp,
+		.kp = mg->pi_kp, .ki = mg->pi_ki,
+	};
+	struct throttle probe;
+	const struct throttle_ops *tops =
+		mg->disk_controller == SCN_CTRL_PI ? &throttle_pi : &throttle_paper;
+	if (throttle_init(&probe, tops, &tc)) {
+		int o = find_opt(SCN_SEC_MANAGER, "disk_controller");
+		return opt_err(L, JV_EINVAL, o, 0, org_at(L, o, 0),
+			       "invalid settings for the %s controller (paper: gain_damp in "
+			       "[0, 1], gain_amp in [0, %g]; pi: t_min > 0, pi_ki > 0, "
+			       "pi_ki + 2 pi_kp < 2)", tops->name, THROTTLE_GAIN_AMP_MAX);
 	}
 	int co = find_opt(SCN_SEC_VM, "cpu_limit"), dl = find_opt(SCN_SEC_VM, "disk_limit");
 	for (int i = 0; i < s->n_vms; i++) {
