@@ -1240,6 +1240,9 @@ static void cpu_manager_event(struct evq *q, struct evq_event *ev, void *arg)
 		double measured_w = e / ((double)mg->cpu_period_ns * 1e-9);
 		if (!v->cpu_on) {
 			v->cpu_on = 1;
+			v->st.cpu_limit_on_ns = now;
+			v->st.cpu_active_j_at_on = v->meas_cpu_j;
+			v->st.cpu_ns_at_on = v->st.cpu_ns;
 			v->hm_cpu.limit_w = v->cfg->cpu_limit_w;
 			v->hm_cpu.base_stride = v->vcpu.se.stride;
 			v->hm_cpu.offset = mg->cpu_offset;
@@ -1281,6 +1284,9 @@ static void disk_manager_event(struct evq *q, struct evq_event *ev, void *arg)
 		double measured_w = e / ((double)mg->disk_period_ns * 1e-9);
 		if (!v->disk_on) {
 			v->disk_on = 1;
+			v->st.disk_limit_on_ns = now;
+			v->st.drv_active_j_at_on = v->meas_drv_j;
+			v->st.bytes_at_on = v->st.bytes;
 			uint64_t reqs = v->st.requests;
 			double per_req = reqs ? v->meas_drv_j / (double)reqs : 0.0;
 			double el = v->cfg->disk_limit_w * (double)mg->shaping_period_ns * 1e-9;
@@ -1597,6 +1603,7 @@ static int assemble(struct machine *m, struct jv_diag *d)
 		v->is_driver = v->cfg->kind == SCN_VM_DRIVER;
 		v->vcpu.vm = i;
 		v->vcpu.cpu = i % m->ncpu;
+		v->st.cpu_limit_on_ns = v->st.disk_limit_on_ns = -1;
 		v->vcpu.se.id = i;
 		m->cpu[v->vcpu.cpu].rq.ops->entity_init(&m->cpu[v->vcpu.cpu].rq, &v->vcpu.se,
 							 v->cfg->tickets);
@@ -1903,7 +1910,10 @@ const char *machine_no_truth_reason(const struct machine *m) { return m->no_trut
 const struct machine_stats *machine_stats(const struct machine *m) { return &m->st; }
 const struct machine_vm_stats *machine_vm_stats(const struct machine *m, int vm)
 {
-	return &m->vm[vm].st;
+	struct mvm *v = &m->vm[vm];
+	v->st.cpu_active_j = v->meas_cpu_j;
+	v->st.drv_active_j = v->meas_drv_j;
+	return &v->st;
 }
 double machine_driver_idle_w(const struct machine *m, int vm) { return m->vm[vm].idle_w; }
 uint64_t machine_rate_estimates(const struct machine *m, int disk)

@@ -37,6 +37,13 @@ struct machine_vm_stats {
 	uint64_t requests;      /* disk requests completed */
 	int64_t bytes;          /* bytes transferred */
 	int64_t cpu_ns;         /* CPU time the VM's vCPU ran */
+	/* at the moment each limit came into force (-1: never) */
+	int64_t cpu_limit_on_ns, disk_limit_on_ns;
+	double cpu_active_j_at_on;  /* accounted active CPU energy until then */
+	double drv_active_j_at_on;  /* driver's active energy for the VM until then */
+	int64_t cpu_ns_at_on, bytes_at_on;
+	/* totals the manager measures */
+	double cpu_active_j, drv_active_j;
 };
 
 struct machine_stats {

@@ -36,12 +36,30 @@ static const char *const SERIES_COLS[] = {"t_ns", "consumer", "device", "via", "
 static const char *const POWER_COLS[] = {"t_ns", "device", "power_w"};
 static const char *const ERROR_COLS[] = {"consumer", "device", "accounted_j", "true_j",
 					 "error_j", "error_pct"};
+static const char *const CONTROL_COLS[] = {"t_ns", "vm", "device", "limit_w", "measured_w",
+					   "actuator", "actuator_value"};
+static const char *const THROUGHPUT_COLS[] = {"t_ns", "consumer", "requests", "transferred_b",
+					      "cpu_work_ns"};
+
+#define RUN_SETTLE_WINDOW_NS 1000000000LL /* settling: 1 s means ... */
+#define RUN_SETTLE_TOL 0.10               /* ... within +-10% of the limit */
+
+/* One controller step kept for the summary's control metrics. */
+struct ctl_step {
+	int vm, disk; /* disk: 0 CPU loop, 1 disk loop */
+	int64_t t_ns;
+	double measured_w;
+};
 
 struct run_ctx {
 	struct out_run *out;
-	struct out_table *series, *power;
-	const struct ledger *names; /* for device names in power rows */
+	struct out_table *series, *power, *control, *throughput;
+	const struct scn *s;
+	struct machine *m;
+	struct machine_vm_stats *prev; /* per VM, at the last snapshot */
 	const char *const *dev_names;
+	struct ctl_step *steps;
+	size_t n_steps, cap_steps;
 };
 
 static int on_snapshot(void *vctx, int64_t t_ns, const struct ledger *acct,
@@ -50,7 +68,17 @@ static int on_snapshot(void *vctx, int64_t t_ns, const struct ledger *acct,
 	struct run_ctx *x = vctx;
 	(void)truth;
 	int nc = ledger_n_consumers(acct), nd = ledger_n_devices(acct), nv = ledger_n_via(acct);
-	x->names = acct;
+	for (int i = 0; i < x->s->n_vms; i++) {
+		const struct machine_vm_stats *st = machine_vm_stats(x->m, i);
+		struct machine_vm_stats *p = &x->prev[i];
+		int rc = out_table_rowv(x->throughput, (int64_t)t_ns, x->s->vm[i].name,
+					(int64_t)(st->requests - p->requests),
+					(int64_t)(st->bytes - p->bytes),
+					(int64_t)(st->cpu_ns - p->cpu_ns));
+		if (rc)
+			return rc;
+		*p = *st;
+	}
 	for (int c = 0; c < nc; c++)
 		for (int dv = 0; dv < nd; dv++)
 			for (int v = 0; v < nv; v++) {
@@ -66,6 +94,153 @@ static int on_snapshot(void *vctx, int64_t t_ns, const struct ledger *acct,
 					return rc;
 			}
 	return 0;
+}
+
+static int on_control(void *vctx, int64_t t_ns, int vm, const char *dev, double limit_w,
+		      double measured_w, const char *actuator, double value)
+{
+	struct run_ctx *x = vctx;
+	if (x->n_steps == x->cap_steps) {
+		size_t cap = x->cap_steps ? 2 * x->cap_steps : 256;
+		struct ctl_step *n = realloc(x->steps, cap * sizeof *n);
+		if (!n)
+			return JV_ENOMEM;
+		x->steps = n;
+		x->cap_steps = cap;
+	}
+	x->steps[x->n_steps++] = (struct ctl_step){vm, strcmp(actuator, "budget") == 0, t_ns,
+						   measured_w};
+	return out_table_rowv(x->control, (int64_t)t_ns, x->s->vm[vm].name, dev, limit_w,
+			      measured_w, actuator, value);
+}
+
+/* Control metrics of one limited VM and loop, from its steps after the
+ * limit came into force: settling time (start of the first 1 s window from
+ * which every 1 s mean stays within +-10% of the limit), overshoot (the
+ * largest 1 s mean above the limit), steady-state error (mean over the
+ * second half against the limit). */
+struct ctl_metrics {
+	int n;
+	int64_t settling_ns; /* -1: never settled */
+	double overshoot_pct, steady_error_pct, mean_after_w;
+};
+
+static void control_metrics(const struct run_ctx *x, int vm, int disk, double limit_w,
+			    int64_t period_ns, int64_t on_ns, struct ctl_metrics *out)
+{
+	/* steps whose period lies after the limit came into force */
+#define STEP_MATCHES(st) ((st).vm == vm && (st).disk == disk && (st).t_ns - period_ns >= on_ns)
+	size_t n = 0;
+	for (size_t i = 0; i < x->n_steps; i++)
+		if (STEP_MATCHES(x->steps[i]))
+			n++;
+	*out = (struct ctl_metrics){.n = (int)n, .settling_ns = -1};
+	if (!n)
+		return;
+	double *w = malloc(n * sizeof *w);
+	int64_t *t = malloc(n * sizeof *t);
+	if (!w || !t) {
+		free(w);
+		free(t);
+		return;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < x->n_steps; i++)
+		if (STEP_MATCHES(x->steps[i])) {
+			w[k] = x->steps[i].measured_w;
+			t[k] = x->steps[i].t_ns;
+			k++;
+		}
+	size_t win = (size_t)(RUN_SETTLE_WINDOW_NS / period_ns);
+	if (win < 1)
+		win = 1;
+	double over = 0.0;
+	long settled_from = -1;
+	for (size_t j = 0; j + win <= n; j++) {
+		double sum = 0;
+		for (size_t q = j; q < j + win; q++)
+			sum += w[q];
+		double mean = sum / (double)win;
+		double dev = (mean - limit_w) / limit_w;
+		if (dev > over)
+			over = dev;
+		if (fabs(dev) <= RUN_SETTLE_TOL) {
+			if (settled_from < 0)
+				settled_from = (long)j;
+		} else {
+			settled_from = -1;
+		}
+	}
+#undef STEP_MATCHES
+	if (settled_from >= 0)
+		out->settling_ns = t[settled_from] - period_ns - on_ns;
+	out->overshoot_pct = 100.0 * over;
+	double sum = 0;
+	size_t half = n / 2;
+	for (size_t q = half; q < n; q++)
+		sum += w[q];
+	out->mean_after_w = sum / (double)(n - half);
+	out->steady_error_pct = 100.0 * (out->mean_after_w - limit_w) / limit_w;
+	free(w);
+	free(t);
+}
+
+static void print_control_summary(FILE *f, struct out_run *out, const struct run_ctx *x)
+{
+	const struct scn *s = x->s;
+	int64_t dur = s->global.duration_ns;
+	for (int i = 0; i < s->n_vms; i++) {
+		const struct scn_vm *v = &s->vm[i];
+		const struct machine_vm_stats *st = machine_vm_stats(x->m, i);
+		for (int disk = 0; disk < 2; disk++) {
+			double limit = disk ? v->disk_limit_w : v->cpu_limit_w;
+			int64_t on = disk ? st->disk_limit_on_ns : st->cpu_limit_on_ns;
+			if (limit <= 0)
+				continue;
+			char key[160];
+			snprintf(key, sizeof key, "limit_%s_%s", v->name, disk ? "disk" : "cpu");
+			fprintf(f, "%s_limit_w: %.10g\n", key, limit);
+			if (on < 0) {
+				fprintf(f, "%s_in_force: no (the run ended before limit_from)\n", key);
+				continue;
+			}
+			int64_t period = disk ? s->manager.disk_period_ns : s->manager.cpu_period_ns;
+			struct ctl_metrics cm;
+			control_metrics(x, i, disk, limit, period, on, &cm);
+			double before_j = disk ? st->drv_active_j_at_on : st->cpu_active_j_at_on;
+			double before_w = on > 0 ? before_j / ((double)on * 1e-9) : 0.0;
+			double tp_before = 0, tp_after = 0;
+			if (disk) {
+				tp_before = on > 0 ? (double)st->bytes_at_on / ((double)on * 1e-9) : 0;
+				tp_after = (double)(st->bytes - st->bytes_at_on) / ((double)(dur - on) * 1e-9);
+			} else {
+				tp_before = on > 0 ? (double)st->cpu_ns_at_on / (double)on : 0;
+				tp_after = (double)(st->cpu_ns - st->cpu_ns_at_on) / (double)(dur - on);
+			}
+			double loss = tp_before > 0 ? 100.0 * (1.0 - tp_after / tp_before) : 0.0;
+			fprintf(f, "%s_in_force_from_ns: %" PRId64 "\n", key, on);
+			fprintf(f, "%s_mean_before_w: %.10g\n", key, before_w);
+			fprintf(f, "%s_mean_after_w: %.10g\n", key, cm.mean_after_w);
+			fprintf(f, "%s_settling_time_ns: %" PRId64 "%s\n", key, cm.settling_ns,
+				cm.settling_ns < 0 ? " (never settled within 10%)" : "");
+			fprintf(f, "%s_overshoot_pct: %.6g\n", key, cm.overshoot_pct);
+			fprintf(f, "%s_steady_state_error_pct: %.6g\n", key, cm.steady_error_pct);
+			fprintf(f, "%s_throughput_before_%s: %.10g\n", key,
+				disk ? "bytes_per_s" : "cpu_share", tp_before);
+			fprintf(f, "%s_throughput_after_%s: %.10g\n", key,
+				disk ? "bytes_per_s" : "cpu_share", tp_after);
+			fprintf(f, "%s_throughput_loss_pct: %.6g\n", key, loss);
+			char name[200];
+			snprintf(name, sizeof name, "%s_settling_time_s", key);
+			out_run_metric(out, name, cm.settling_ns < 0 ? -1.0 : (double)cm.settling_ns * 1e-9, "s");
+			snprintf(name, sizeof name, "%s_steady_state_error_pct", key);
+			out_run_metric(out, name, cm.steady_error_pct, "%");
+			snprintf(name, sizeof name, "%s_overshoot_pct", key);
+			out_run_metric(out, name, cm.overshoot_pct, "%");
+			snprintf(name, sizeof name, "%s_throughput_loss_pct", key);
+			out_run_metric(out, name, loss, "%");
+		}
+	}
 }
 
 static int on_power(void *vctx, int64_t t_ns, int dev, double w)
@@ -139,7 +314,8 @@ static void print_conservation(FILE *f, const char *which, const struct ledger *
 	fprintf(f, "conservation_%s_max_relative_residual: %.3g\n", which, c->max_rel_residual);
 }
 
-static int write_summary(struct out_run *out, const struct scn *s, const struct machine *m)
+static int write_summary(struct out_run *out, const struct scn *s, const struct machine *m,
+			 const struct run_ctx *x)
 {
 	FILE *f = out_run_fopen(out, "summary.txt");
 	if (!f)
@@ -193,6 +369,7 @@ static int write_summary(struct out_run *out, const struct scn *s, const struct 
 				s->vm[i].idle_cpu_auto ? "auto: measured by a no-client probe" : "given");
 	}
 	(void)buf;
+	print_control_summary(f, out, x);
 	if (fclose(f))
 		return JV_EIO;
 	return 0;
@@ -285,6 +462,7 @@ int run_main(const struct run_opts *o, FILE *out, FILE *err)
 	struct machine *m = NULL;
 	char *text = NULL;
 	char dirbuf[RUN_PATH_MAX];
+	struct run_ctx x = {0};
 	int rc = scn_load(o->scenario, o->ov, o->n_ov, &s, &d);
 	if (rc)
 		goto fail;
@@ -310,10 +488,20 @@ int run_main(const struct run_opts *o, FILE *out, FILE *err)
 	rc = out_run_open(dir, o->force, o->db, &info, &run, &d);
 	if (rc)
 		goto fail;
-	struct run_ctx x = {.out = run};
+	x.out = run;
+	x.s = s;
+	x.prev = calloc((size_t)(s->n_vms > 0 ? s->n_vms : 1), sizeof *x.prev);
+	if (!x.prev) {
+		rc = jv_diag_set(&d, JV_ENOMEM, NULL, 0, "out of memory");
+		goto fail;
+	}
 	rc = out_table_open(run, "series", SERIES_COLS, "isssdd", &x.series);
 	if (!rc)
 		rc = out_table_open(run, "power", POWER_COLS, "isd", &x.power);
+	if (!rc)
+		rc = out_table_open(run, "control", CONTROL_COLS, "issddsd", &x.control);
+	if (!rc)
+		rc = out_table_open(run, "throughput", THROUGHPUT_COLS, "isiii", &x.throughput);
 	if (rc) {
 		d = *out_run_diag(run);
 		goto fail;
@@ -334,8 +522,10 @@ int run_main(const struct run_opts *o, FILE *out, FILE *err)
 	for (int i = 0; i < s->cpu.count + s->disk.count; i++)
 		dnp[i] = dn[i];
 	x.dev_names = dnp;
-	struct machine_sink sink = {.ctx = &x, .snapshot = on_snapshot, .power_row = on_power};
+	struct machine_sink sink = {.ctx = &x, .snapshot = on_snapshot, .power_row = on_power,
+				    .control = on_control};
 	rc = machine_new(s, 0, &sink, &m, &d);
+	x.m = m;
 	if (!rc)
 		rc = machine_run(m, &d);
 	if (rc) {
@@ -350,13 +540,17 @@ int run_main(const struct run_opts *o, FILE *out, FILE *err)
 	if (!rc)
 		rc = out_table_close(x.power);
 	if (!rc)
+		rc = out_table_close(x.control);
+	if (!rc)
+		rc = out_table_close(x.throughput);
+	if (!rc)
 		rc = write_matrix(run, "matrix", machine_acct(m), dur_s);
 	if (!rc && machine_truth(m))
 		rc = write_matrix(run, "truth", machine_truth(m), dur_s);
 	if (!rc && machine_truth(m))
 		rc = write_error(run, machine_acct(m), machine_truth(m));
 	if (!rc)
-		rc = write_summary(run, s, m);
+		rc = write_summary(run, s, m, &x);
 	if (!rc)
 		rc = write_resolved_file(run, s);
 	if (!rc)
@@ -392,8 +586,12 @@ int run_main(const struct run_opts *o, FILE *out, FILE *err)
 	machine_free(m);
 	scn_free(s);
 	free(text);
+	free(x.prev);
+	free(x.steps);
 	return rc;
 fail:
+	free(x.prev);
+	free(x.steps);
 	if (run)
 		out_run_abort(run);
 	machine_free(m);
