@@ -121,7 +121,8 @@ static int on_control(void *vctx, int64_t t_ns, int vm, const char *dev, double 
  * second half against the limit). */
 struct ctl_metrics {
 	int n;
-	int64_t settling_ns; /* -1: never settled */
+	int64_t settling_ns; /* -1: never settled (within RUN_SETTLE_TOL) */
+	int64_t settling5_ns; /* the same within 5% */
 	double overshoot_pct, steady_error_pct, mean_after_w;
 };
 
@@ -134,7 +135,7 @@ static void control_metrics(const struct run_ctx *x, int vm, int disk, double li
 	for (size_t i = 0; i < x->n_steps; i++)
 		if (STEP_MATCHES(x->steps[i]))
 			n++;
-	*out = (struct ctl_metrics){.n = (int)n, .settling_ns = -1};
+	*out = (struct ctl_metrics){.n = (int)n, .settling_ns = -1, .settling5_ns = -1};
 	if (!n)
 		return;
 	double *w = malloc(n * sizeof *w);
@@ -155,7 +156,7 @@ static void control_metrics(const struct run_ctx *x, int vm, int disk, double li
 	if (win < 1)
 		win = 1;
 	double over = 0.0;
-	long settled_from = -1;
+	long settled_from = -1, settled5_from = -1;
 	for (size_t j = 0; j + win <= n; j++) {
 		double sum = 0;
 		for (size_t q = j; q < j + win; q++)
@@ -170,10 +171,18 @@ static void control_metrics(const struct run_ctx *x, int vm, int disk, double li
 		} else {
 			settled_from = -1;
 		}
+		if (fabs(dev) <= RUN_SETTLE_TOL / 2) {
+			if (settled5_from < 0)
+				settled5_from = (long)j;
+		} else {
+			settled5_from = -1;
+		}
 	}
 #undef STEP_MATCHES
 	if (settled_from >= 0)
 		out->settling_ns = t[settled_from] - period_ns - on_ns;
+	if (settled5_from >= 0)
+		out->settling5_ns = t[settled5_from] - period_ns - on_ns;
 	out->overshoot_pct = 100.0 * over;
 	double sum = 0;
 	size_t half = n / 2;
@@ -223,6 +232,8 @@ static void print_control_summary(FILE *f, struct out_run *out, const struct run
 			fprintf(f, "%s_mean_after_w: %.10g\n", key, cm.mean_after_w);
 			fprintf(f, "%s_settling_time_ns: %" PRId64 "%s\n", key, cm.settling_ns,
 				cm.settling_ns < 0 ? " (never settled within 10%)" : "");
+			fprintf(f, "%s_settling_time_5pct_ns: %" PRId64 "%s\n", key, cm.settling5_ns,
+				cm.settling5_ns < 0 ? " (never settled within 5%)" : "");
 			fprintf(f, "%s_overshoot_pct: %.6g\n", key, cm.overshoot_pct);
 			fprintf(f, "%s_steady_state_error_pct: %.6g\n", key, cm.steady_error_pct);
 			fprintf(f, "%s_throughput_before_%s: %.10g\n", key,

@@ -169,7 +169,7 @@ START_TEST(test_pi_steps)
 	double ec2 = 0.02 * t1, e2 = log(1.0 / ec2);
 	double t2 = t1 * exp(kp * (e2 - e1) + ki * e2);
 	ck_assert_double_eq_tol(c.ops->step(&c, ec2, 1.0), t2, TOL);
-	ck_assert_double_eq_tol(t2, 56.0416, 1e-4);
+	ck_assert_double_eq_tol(t2, 57.03819, 1e-4);
 	ck_assert_double_eq_tol(c.integ, ki * (e1 + e2), TOL);
 	/* on the limit: only the proportional term of the error's change */
 	double t3 = t2 * exp(kp * (0 - e2));
@@ -313,21 +313,28 @@ static double plant_period(struct plant *p, double t)
 #define NOISE 0.02  /* +-2 % per period */
 
 struct loop_result {
+	int init_rc;   /* throttle_init's return */
+	int t_outside; /* steps that returned t outside [t_min, t_max] */
 	int settle;    /* control steps before ec stays within the band */
 	double t_pp;   /* peak-to-peak of t over the last 100 periods */
 	double r_lo, r_hi; /* ec / el range over the last 100 periods */
 	double t_lo, t_hi;
 };
 
-/* Run `periods` periods; settle is the number of steps before the first
+/* Run `periods` periods from the default configuration (no Check
+ * assertions: the report runs it outside a test); settle is the number of steps before the first
  * period from which every period's ec is within +-band of el (HORIZON + 1
  * if never). */
 static struct loop_result run_loop(const struct throttle_ops *ops, struct plant *p,
 				   double el, double band, int periods)
 {
 	struct throttle c;
-	mk(&c, ops, THROTTLE_T_INIT_DEFAULT, THROTTLE_T_MIN_DEFAULT, THROTTLE_T_MAX_DEFAULT);
-	struct loop_result r = {0, 0, INFINITY, -INFINITY, INFINITY, -INFINITY};
+	struct throttle_cfg g;
+	throttle_cfg_default(&g);
+	struct loop_result r = {0, 0, 0, 0, INFINITY, -INFINITY, INFINITY, -INFINITY};
+	r.init_rc = throttle_init(&c, ops, &g);
+	if (r.init_rc != 0)
+		return r;
 	int last_out = 0;
 	for (int k = 1; k <= periods; k++) {
 		double t = c.t;
@@ -341,7 +348,8 @@ static struct loop_result run_loop(const struct throttle_ops *ops, struct plant 
 			r.r_hi = fmax(r.r_hi, ec / el);
 		}
 		double tn = c.ops->step(&c, ec, el);
-		ck_assert(tn >= THROTTLE_T_MIN_DEFAULT && tn <= THROTTLE_T_MAX_DEFAULT);
+		if (!(tn >= g.t_min && tn <= g.t_max))
+			r.t_outside++;
 	}
 	r.settle = last_out == periods ? periods + 1 : last_out;
 	r.t_pp = r.t_hi - r.t_lo;
@@ -385,6 +393,12 @@ static struct loop_result run_case(const struct throttle_ops *ops, int i, double
 	return run_loop(ops, &p, el, band, HORIZON);
 }
 
+static void assert_ran(const struct loop_result *r)
+{
+	ck_assert_int_eq(r->init_rc, 0);
+	ck_assert_int_eq(r->t_outside, 0);
+}
+
 #define PAPER_BAND 0.10
 #define PAPER_SETTLE_MAX 50 /* steps: 10 s */
 #define PI_BAND 0.05
@@ -393,6 +407,7 @@ static struct loop_result run_case(const struct throttle_ops *ops, int i, double
 START_TEST(test_paper_closed_loop)
 {
 	struct loop_result r = run_case(&throttle_paper, _i, PAPER_BAND);
+	assert_ran(&r);
 	const struct loop_case *q = &loop_cases[_i];
 	ck_assert_msg(r.settle < PAPER_SETTLE_MAX,
 		      "paper: e_req %g demand %g frac %g: settles after %d steps",
@@ -403,6 +418,7 @@ END_TEST
 START_TEST(test_pi_closed_loop)
 {
 	struct loop_result r = run_case(&throttle_pi, _i, PI_BAND);
+	assert_ran(&r);
 	const struct loop_case *q = &loop_cases[_i];
 	ck_assert_msg(r.settle < PI_SETTLE_MAX,
 		      "pi: e_req %g demand %g frac %g: settles after %d steps",
@@ -423,6 +439,7 @@ START_TEST(test_pi_closed_loop_lag)
 					  0x51ed27ULL + (uint64_t)i};
 			double el = q->frac * q->demand * q->e_req;
 			struct loop_result r = run_loop(&throttle_pi, &p, el, PI_BAND, HORIZON);
+			assert_ran(&r);
 			ck_assert_msg(r.settle < PI_SETTLE_MAX,
 				      "pi lag %g: demand %g frac %g: %d steps", lags[j],
 				      q->demand, q->frac, r.settle);
@@ -469,6 +486,7 @@ START_TEST(test_limit_cycle_2)
 	/* continuous plant (no shaper rounding), no noise, target 5 */
 	struct plant p = {1e-3, 10, 0, 0, 0, -1, 0, 1};
 	struct loop_result r = run_loop(&throttle_paper, &p, 5e-3, PAPER_BAND, HORIZON);
+	assert_ran(&r);
 	ck_assert_double_eq_tol(r.t_pp, 4.0 / 3, 1e-9);
 	ck_assert_double_eq_tol(r.r_lo, 0.75208, 1e-4);
 	ck_assert_double_eq_tol(r.r_hi, 1.01875, 1e-4);
@@ -485,6 +503,7 @@ START_TEST(test_limit_cycle_4)
 	/* continuous plant, no noise, target 20 */
 	struct plant p = {1e-3, 40, 0, 0, 0, -1, 0, 1};
 	struct loop_result r = run_loop(&throttle_paper, &p, 20e-3, PAPER_BAND, HORIZON);
+	assert_ran(&r);
 	ck_assert_double_eq_tol(r.t_pp, 43.0 / 8, 1e-9);
 	if (report())
 		printf("limit cycle, continuous plant, target 20: t in [%.4f, %.4f] "
@@ -500,15 +519,18 @@ START_TEST(test_limit_cycle_shaper)
 {
 	struct plant p = {1e-3, 10, 0, 0, 0, -1, 1, 1};
 	struct loop_result r = run_loop(&throttle_paper, &p, 5e-3, PAPER_BAND, HORIZON);
+	assert_ran(&r);
 	ck_assert_double_eq_tol(r.r_lo, 0.4, 1e-9); /* 2 requests */
 	ck_assert_double_eq_tol(r.r_hi, 1.8, 1e-9); /* 9 requests */
 	ck_assert_double_eq_tol(r.t_pp, 5.87, 0.02);
 	struct plant q = {1e-3, 10, NOISE, 0, 0, -1, 1, 1};
 	struct loop_result rn = run_loop(&throttle_paper, &q, 5e-3, PAPER_BAND, HORIZON);
+	assert_ran(&rn);
 	ck_assert_double_lt(rn.r_lo, 0.5);
 	ck_assert_double_gt(rn.r_hi, 1.5);
 	struct plant s = {1e-3, 10, 0, 0, 0, -1, 1, 1};
 	struct loop_result rp = run_loop(&throttle_pi, &s, 5e-3, PAPER_BAND, HORIZON);
+	assert_ran(&rp);
 	ck_assert_double_ge(rp.r_lo, 0.8);
 	ck_assert_double_le(rp.r_hi, 1.2);
 	if (report())
