@@ -22,8 +22,8 @@
 #define THROTTLE_T_MAX_DEFAULT 10000.0 /* requests per shaping period */
 #define THROTTLE_GAIN_DAMP_DEFAULT 0.25 /* paper: 1/4 */
 #define THROTTLE_GAIN_AMP_DEFAULT (4.0 / 3.0) /* paper: 4/3 */
-#define THROTTLE_KP_DEFAULT 0.1 /* pi: dimensionless (log domain) */
-#define THROTTLE_KI_DEFAULT 0.6 /* pi: dimensionless (log domain) */
+#define THROTTLE_KP_DEFAULT 0.05 /* pi: dimensionless (log domain) */
+#define THROTTLE_KI_DEFAULT 0.3 /* pi: dimensionless (log domain) */
 
 struct throttle_cfg {
 	double t_init;       /* initial factor (budget), > 0 */
@@ -38,9 +38,10 @@ struct throttle {
 	struct throttle_cfg cfg;
 	double t;             /* present factor */
 	double t_past;        /* the paper's tl */
-	double integ, e_prev; /* PI state: integral action applied so far
-			       * (ln of the factor it multiplied t by) and
-			       * the last error (ln(el/ec), clamped) */
+	double integ, e_prev; /* PI state: sum of the integral terms ki*e
+			       * applied while t was not clamped (ln units,
+			       * a diagnostic) and the last error
+			       * (ln(el/ec), clamped) */
 	uint64_t steps;
 };
 
