@@ -22,8 +22,8 @@
 #define THROTTLE_T_MAX_DEFAULT 10000.0 /* requests per shaping period */
 #define THROTTLE_GAIN_DAMP_DEFAULT 0.25 /* paper: 1/4 */
 #define THROTTLE_GAIN_AMP_DEFAULT (4.0 / 3.0) /* paper: 4/3 */
-#define THROTTLE_KP_DEFAULT 0.05 /* pi: dimensionless (log domain) */
-#define THROTTLE_KI_DEFAULT 0.3 /* pi: dimensionless (log domain) */
+#define THROTTLE_KP_DEFAULT 0.1 /* pi: dimensionless (log domain) */
+#define THROTTLE_KI_DEFAULT 0.6 /* pi: dimensionless (log domain) */
 
 struct throttle_cfg {
 	double t_init;       /* initial factor (budget), > 0 */

@@ -161,7 +161,7 @@ START_TEST(test_pi_steps)
 	double e1 = log(0.5);
 	double t1 = 100 * exp((kp + ki) * e1);
 	ck_assert_double_eq_tol(c.ops->step(&c, 2.0, 1.0), t1, TOL);
-	ck_assert_double_eq_tol(t1, 78.4584097896751, 1e-9); /* 100 * 2^-0.35 */
+	ck_assert_double_eq_tol(t1, 61.5572206672458, 1e-9); /* 100 * 2^-0.7 */
 	ck_assert_double_eq_tol(c.e_prev, e1, TOL);
 	ck_assert_double_eq_tol(c.integ, ki * e1, TOL);
 	ck_assert_double_eq_tol(c.t_past, 100, TOL);
@@ -169,7 +169,7 @@ START_TEST(test_pi_steps)
 	double ec2 = 0.02 * t1, e2 = log(1.0 / ec2);
 	double t2 = t1 * exp(kp * (e2 - e1) + ki * e2);
 	ck_assert_double_eq_tol(c.ops->step(&c, ec2, 1.0), t2, TOL);
-	ck_assert_double_eq_tol(t2, 69.37559, 1e-4);
+	ck_assert_double_eq_tol(t2, 57.03819, 1e-4);
 	ck_assert_double_eq_tol(c.integ, ki * (e1 + e2), TOL);
 	/* on the limit: only the proportional term of the error's change */
 	double t3 = t2 * exp(kp * (0 - e2));
@@ -192,35 +192,44 @@ START_TEST(test_pi_idle)
 	/* no limit and no consumption: nothing to do */
 	double t = c.t;
 	ck_assert_double_eq_tol(c.ops->step(&c, 0.0, 0.0), t, TOL);
-	/* no limit but consumption: the largest error, ec = 16 el */
-	ck_assert_double_eq_tol(c.ops->step(&c, 1.0, 0.0),
-				t * pow(16, -(THROTTLE_KP_DEFAULT + THROTTLE_KI_DEFAULT)), TOL);
+	/* no limit but consumption: the largest error, ec = 16 el; with the
+	 * default gains (0.7 ln 16 > ln 4) the step clamp cuts by 4 */
+	ck_assert_double_eq_tol(c.ops->step(&c, 1.0, 0.0), t / 4, TOL);
 }
 END_TEST
 
-/* One wild period counts as at most 16x off the limit (error clamp), and
- * moves t by at most a factor of 4 either way (step clamp, reached with
- * larger gains than the defaults). */
-START_TEST(test_pi_step_clamp)
+static void mk_gains(struct throttle *c, double kp, double ki)
 {
-	const double g = THROTTLE_KP_DEFAULT + THROTTLE_KI_DEFAULT;
-	struct throttle c;
-	mk(&c, &throttle_pi, 100, 1, 10000);
-	ck_assert_double_eq_tol(c.ops->step(&c, 1e-6, 1.0), 100 * pow(16, g), TOL);
-	mk(&c, &throttle_pi, 100, 1, 10000);
-	ck_assert_double_eq_tol(c.ops->step(&c, 1e6, 1.0), 100 * pow(16, -g), TOL);
-	/* 1.5x: inside both clamps */
-	mk(&c, &throttle_pi, 100, 1, 10000);
-	ck_assert_double_eq_tol(c.ops->step(&c, 1.0, 1.5), 100 * pow(1.5, g), TOL);
-	/* deadbeat gains (kp 0, ki 1): the step clamp bites */
 	struct throttle_cfg cfg;
 	throttle_cfg_default(&cfg);
-	cfg.kp = 0;
-	cfg.ki = 1;
-	ck_assert_int_eq(throttle_init(&c, &throttle_pi, &cfg), 0);
+	cfg.kp = kp;
+	cfg.ki = ki;
+	ck_assert_int_eq(throttle_init(c, &throttle_pi, &cfg), 0);
+}
+
+/* One wild period counts as at most 16x off the limit (error clamp), and
+ * moves t by at most a factor of 4 either way (step clamp). */
+START_TEST(test_pi_step_clamp)
+{
+	struct throttle c;
+	/* defaults (kp + ki = 0.7): 0.7 ln 16 > ln 4, the step clamp bites */
+	mk(&c, &throttle_pi, 100, 1, 10000);
+	ck_assert_double_eq_tol(c.ops->step(&c, 1e-6, 1.0), 400, TOL);
+	mk(&c, &throttle_pi, 100, 1, 10000);
+	ck_assert_double_eq_tol(c.ops->step(&c, 1e6, 1.0), 25, TOL);
+	/* 1.5x: inside both clamps */
+	mk(&c, &throttle_pi, 100, 1, 10000);
+	ck_assert_double_eq_tol(c.ops->step(&c, 1.0, 1.5), 100 * pow(1.5, 0.7), TOL);
+	/* kp 0.05, ki 0.3: 0.35 ln 16 < ln 4, the error clamp bites */
+	mk_gains(&c, 0.05, 0.3);
+	ck_assert_double_eq_tol(c.ops->step(&c, 1e-6, 1.0), 100 * pow(16, 0.35), TOL);
+	mk_gains(&c, 0.05, 0.3);
+	ck_assert_double_eq_tol(c.ops->step(&c, 1e6, 1.0), 100 * pow(16, -0.35), TOL);
+	/* deadbeat gains (kp 0, ki 1): one step to the target, within 4x */
+	mk_gains(&c, 0, 1);
 	ck_assert_double_eq_tol(c.ops->step(&c, 1e-6, 1.0), 400, TOL);
 	ck_assert_double_eq_tol(c.ops->step(&c, 1e6, 1.0), 100, TOL);
-	ck_assert_double_eq_tol(c.ops->step(&c, 1.0, 3.0), 300, TOL); /* deadbeat */
+	ck_assert_double_eq_tol(c.ops->step(&c, 1.0, 3.0), 300, TOL);
 }
 END_TEST
 
@@ -564,7 +573,7 @@ START_TEST(test_limit_cycle_shaper)
 	struct plant s = {1e-3, 10, 0, 0, 0, -1, 1, 1};
 	struct loop_result rp = run_loop(&throttle_pi, &s, 5e-3, PAPER_BAND, HORIZON);
 	assert_ran(&rp);
-	ck_assert_double_ge(rp.r_lo, 0.8 - TOL); /* 4..6 requests */
+	ck_assert_double_ge(rp.r_lo, 0.8 - TOL); /* at worst 4..6 requests */
 	ck_assert_double_le(rp.r_hi, 1.2 + TOL);
 	if (report())
 		printf("limit cycle, shaper plant, target 5: paper t in [%.6f, %.6f] "
@@ -671,8 +680,8 @@ START_TEST(test_cfg_defaults)
 	ck_assert_double_eq(g.t_max, 10000);
 	ck_assert_double_eq(g.gain_damp, 0.25);
 	ck_assert_double_eq_tol(g.gain_amp, 4.0 / 3, 1e-15);
-	ck_assert_double_eq(g.kp, 0.05);
-	ck_assert_double_eq(g.ki, 0.3);
+	ck_assert_double_eq(g.kp, 0.1);
+	ck_assert_double_eq(g.ki, 0.6);
 }
 END_TEST
 

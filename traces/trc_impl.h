@@ -114,8 +114,20 @@ struct trc_format {
 	size_t (*mem_b)(const struct trc_reader *r); /* bytes in r->priv */
 };
 
-extern const struct trc_format trc_formats[];
+extern const struct trc_format *const trc_formats[];
 extern const int trc_n_formats;
+
+/* Foreign formats, one file each (traces/fmt_*.c). */
+extern const struct trc_format trc_fmt_bin;         /* fmt_bin.c: native binary */
+extern const struct trc_format trc_fmt_blktrace;    /* fmt_blktrace.c */
+extern const struct trc_format trc_fmt_blkparse;    /* fmt_blkparse.c */
+extern const struct trc_format trc_fmt_msr;         /* fmt_msr.c: MSR Cambridge / SNIA */
+extern const struct trc_format trc_fmt_spc;         /* fmt_spc.c: SPC / UMass */
+extern const struct trc_format trc_fmt_disksim;     /* fmt_disksim.c: DiskSim ASCII */
+extern const struct trc_format trc_fmt_fio;         /* fmt_fio.c: fio iolog v2/v3 */
+extern const struct trc_format trc_fmt_vscsi;       /* fmt_vscsi.c: CloudPhysics vSCSI */
+extern const struct trc_format trc_fmt_perf_stat;   /* fmt_perf_stat.c */
+extern const struct trc_format trc_fmt_perf_script; /* fmt_perf_script.c */
 
 struct trc_reader {
 	const struct trc_format *fmt;
