@@ -117,6 +117,9 @@ void trc_names_init(struct trc_names *t, int max)
 
 void trc_names_free(struct trc_names *t)
 {
+	for (int i = 0; i < t->attrs_cap; i++)
+		free(t->attrs[i]);
+	free(t->attrs);
 	for (int i = 0; i < t->n_chunks; i++)
 		free(t->chunks[i]);
 	free(t->chunks);
@@ -459,6 +462,37 @@ int trc_n_vms(const struct trc_reader *r)
 const char *trc_vm_name(const struct trc_reader *r, int vm)
 {
 	return trc_names_get(&r->vms, vm);
+}
+
+int trc_names_set_attrs(struct trc_names *t, int i, const char *attrs)
+{
+	if (i < 0 || i >= t->n)
+		return JV_EINVAL;
+	if (i >= t->attrs_cap) {
+		int cap = t->attrs_cap ? t->attrs_cap : 16;
+		while (cap <= i)
+			cap *= 2;
+		char **na = realloc(t->attrs, (size_t)cap * sizeof *na);
+		if (!na)
+			return JV_ENOMEM;
+		memset(na + t->attrs_cap, 0, (size_t)(cap - t->attrs_cap) * sizeof *na);
+		t->attrs = na;
+		t->attrs_cap = cap;
+	}
+	char *c = strdup(attrs);
+	if (!c)
+		return JV_ENOMEM;
+	free(t->attrs[i]);
+	t->attrs[i] = c;
+	return 0;
+}
+
+const char *trc_vm_attrs(const struct trc_reader *r, int vm)
+{
+	const struct trc_names *t = &r->vms;
+	if (vm < 0 || vm >= t->attrs_cap || !t->attrs[vm])
+		return "";
+	return t->attrs[vm];
 }
 
 uint64_t trc_bytes_read(const struct trc_reader *r)

@@ -41,6 +41,11 @@ const char *trc_counter_name(const struct trc_reader *r, int i);
 /* Interned VM names; a record's vm indexes this table. */
 int trc_n_vms(const struct trc_reader *r);
 const char *trc_vm_name(const struct trc_reader *r, int vm);
+/* The source keys a reader recorded for that name, for mapping records
+ * onto scenario VMs ([vm] match, trace import --match): comma-separated
+ * key=value pairs with keys among host, disk, device, asu, pid, comm,
+ * cgroup, file; "" when none. */
+const char *trc_vm_attrs(const struct trc_reader *r, int vm);
 /* Bytes consumed so far (progress, stats). */
 uint64_t trc_bytes_read(const struct trc_reader *r);
 

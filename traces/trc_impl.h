@@ -78,6 +78,8 @@ struct trc_names {
 	int hash_cap;           /* capacity of hashes[] */
 	int32_t *slots;         /* open addressing: index + 1, 0 empty */
 	uint32_t mask;          /* slot count - 1 */
+	char **attrs;           /* per name: "key=value,..." source keys, or NULL */
+	int attrs_cap;
 };
 
 void trc_names_init(struct trc_names *t, int max);
@@ -94,6 +96,9 @@ uint32_t trc_names_hash(const char *s, size_t len);
 int trc_names_intern(struct trc_names *t, const char *s, size_t len,
 		     uint32_t hash);
 const char *trc_names_get(const struct trc_names *t, int i);
+/* Source keys of name i for VM mapping ([vm] match): "host=hm,disk=0",
+ * "pid=123,comm=fio", "asu=0", "device=8,0"...; a copy is kept. */
+int trc_names_set_attrs(struct trc_names *t, int i, const char *attrs);
 size_t trc_names_mem_b(const struct trc_names *t);
 
 /* ---- reader ops table (trc.c) ------------------------------------------- */
