@@ -261,7 +261,7 @@ const struct scn_opt scn_opt_table[] = {
 	MANAGER("disk_gain_damp", SCN_T_DOUBLE, disk_gain_damp, .def = "0.25",
 		.min = "0", .max = "10", .help = "paper rule: gain when moving back (1/4)"),
 	MANAGER("disk_gain_amp", SCN_T_DOUBLE, disk_gain_amp,
-		.def = "1.3333333333333333", .min = "0", .max = "10",
+		.def = "1.3333333333333333", .min = "0", .max = "4",
 		.help = "paper rule: gain when continuing (4/3)"),
 	MANAGER("pi_kp", SCN_T_DOUBLE, pi_kp, .def = "0.1", .min = "0", .max = "100",
 		.help = "PI controller proportional gain"),
