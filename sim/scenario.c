@@ -1928,6 +1928,13 @@ static int finalize_container(struct ld *L, int i)
 				   L->cont_pos[i].line,
 				   "container '%s': vm '%s' is a driver; containers "
 				   "live in guests", c->name, vmname);
+	if (s->vm[c->vm].workload != SCN_WL_NONE)
+		return jv_diag_set(L->d, JV_EINVAL, L->cont_pos[i].file,
+				   L->cont_pos[i].line,
+				   "container '%s': vm '%s' has its own workload; a guest with "
+				   "containers runs only them (set workload = none)", c->name,
+				   vmname);
+	s->vm[c->vm].n_containers++;
 	return resolve_pairs(L, find_opt(SCN_SEC_CONTAINER, "events"),
 			     slot_of(L, SCN_SEC_CONTAINER, i), c->events.per_s);
 }

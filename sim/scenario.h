@@ -129,6 +129,12 @@ struct scn_vm {
 	double cpu_limit_w;      /* active CPU power the VM may consume directly; 0 none */
 	double disk_limit_w;     /* active power the driver may spend for it; 0 none */
 	int64_t limit_from_ns;   /* limits take effect at this time, default 0 */
+	/* energy-aware guest (paper §3.4): resource containers */
+	int energy_aware;        /* 1: the guest manager splits its limits over containers */
+	double clock_drift_ppm;  /* guest clock rate vs host: guest = host x (1 + ppm/1e6) */
+	int64_t guest_period_ns; /* guest manager budget period, default 50ms */
+	int64_t guest_quantum_ns;/* guest scheduler slice among containers, default 10ms */
+	int n_containers;        /* containers of this VM (set by the loader) */
 	/* driver VMs */
 	int64_t req_cpu_ns;      /* driver CPU work per request (fixed part) */
 	int64_t req_cpu_ns_per_kib; /* plus this per KiB of request size */

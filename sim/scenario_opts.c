@@ -42,6 +42,7 @@ static const char *const trace_modes[] = { "default", "accounting", "open",
 static const char *const preset_names[] = { "paper-2007", "none", NULL };
 static const char *const schedulers[] = { "rr", "stride", NULL };
 static const char *const controllers[] = { "paper", "pi", NULL };
+static const char *const yes_no[] = { "no", "yes", NULL };
 static const char *const idle_policies[] = { "equal", "utilization",
 					     "proportional", "base", NULL };
 static const char *const vm_kinds[] = { "guest", "driver", NULL };
@@ -204,6 +205,18 @@ const struct scn_opt scn_opt_table[] = {
 	VM("limit_from", SCN_T_TIME, limit_from_ns, .def = "0ns", .min = "0ns",
 	   .max = SCN_MAX_TIME, .flags = SCN_F_GUEST_ONLY,
 	   .help = "time from which the VM's limits are enforced"),
+	VM("energy_aware", SCN_T_ENUM, energy_aware, .def = "no", .allowed = yes_no,
+	   .flags = SCN_F_GUEST_ONLY,
+	   .help = "yes: the guest splits its limits over its [container]s (paper §3.4)"),
+	VM("clock_drift_ppm", SCN_T_DOUBLE, clock_drift_ppm, .def = "0", .min = "-100000",
+	   .max = "100000", .flags = SCN_F_GUEST_ONLY,
+	   .help = "guest clock rate relative to the host, parts per million"),
+	VM("guest_period", SCN_T_TIME, guest_period_ns, .def = "50ms", .min = "1ms",
+	   .max = "10s", .flags = SCN_F_GUEST_ONLY,
+	   .help = "guest manager budget period (paper: 50ms), in guest time"),
+	VM("guest_quantum", SCN_T_TIME, guest_quantum_ns, .def = "10ms", .min = "10us",
+	   .max = "1s", .flags = SCN_F_GUEST_ONLY,
+	   .help = "guest scheduler slice among its containers"),
 	VM("req_cpu", SCN_T_TIME, req_cpu_ns, .def = "0ns", .min = "0ns",
 	   .max = "1s", .flags = SCN_F_DRIVER_ONLY | SCN_F_PRESET,
 	   .help = "driver CPU work per request (fixed part)"),

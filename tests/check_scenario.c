@@ -235,7 +235,7 @@ START_TEST(test_basic)
 	ck_assert_int_eq(s->disk.rate_window, 25);
 	ck_assert_int_eq(s->output.interval_ns, 50 * NS_PER_MS);
 	ck_assert_int_eq(s->output.power_resolution_ns, 500 * NS_PER_US);
-	ck_assert_int_eq(s->n_vms, 3);
+	ck_assert_int_eq(s->n_vms, 4);
 
 	const struct scn_vm *drv = &s->vm[vm_of(s, "drv")];
 	ck_assert_int_eq(drv->kind, SCN_VM_DRIVER);
@@ -285,8 +285,8 @@ START_TEST(test_basic)
 
 	ck_assert_int_eq(s->n_containers, 1);
 	const struct scn_container *c = &s->container[0];
-	ck_assert_str_eq(c->name, "hog/batch");
-	ck_assert_int_eq(c->vm, vm_of(s, "hog"));
+	ck_assert_str_eq(c->name, "box/batch");
+	ck_assert_int_eq(c->vm, vm_of(s, "box"));
 	ck_assert_int_eq(c->workload, SCN_WL_CPU_HOG);
 	EQ_TOL(c->power_limit_w, 10.0);
 	EQ_TOL(c->share, 0.25);
@@ -815,7 +815,7 @@ START_TEST(test_set_ok)
 		{ "global.duration", "20s" },
 		{ "vm.web.block_size", "8KiB" },
 		{ "vm.drv.idle_cpu_power", "auto" },
-		{ "container.hog/batch.share", " 0.5 " },
+		{ "container.box/batch.share", " 0.5 " },
 		{ "cpu.idle_policy", "base" },
 		{ "output.interval", "1s" },
 	};
@@ -1026,7 +1026,7 @@ START_TEST(test_resolved_content)
 		"\n[vm web]\nkind = guest\ndriver = drv\ndisk = disk1\n",
 		"block_size = 64KiB\n",
 		"events = instructions:4e9,l2_misses:2e7,bus_accesses:5e7\n",
-		"\n[container hog/batch]\n",
+		"\n[container box/batch]\n",
 		"\n[output]\ninterval = 50ms\npower_resolution = 500us\n",
 	};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
