@@ -61,12 +61,14 @@
 #include "models/cpu_energy.h"
 #include "models/disk_energy.h"
 #include "models/disk_service.h"
+#include "models/guest_manager.h"
 #include "models/host_manager.h"
 #include "models/idle_split.h"
 #include "models/recursive.h"
 #include "models/sched.h"
 #include "models/shaper.h"
 #include "models/throttle.h"
+#include "models/vpmc.h"
 #include "sim/evq.h"
 #include "sim/power.h"
 #include "traces/trc.h"
@@ -168,6 +170,14 @@ struct mtrace {
 	int64_t closed_ready_ns;
 };
 
+/* A resource container of a guest (paper §3.4). */
+struct mcont {
+	int idx;                  /* scenario container index */
+	const struct scn_container *cfg;
+	struct machine_cont_stats st;
+	double last_power_w;      /* guest view, from the last slice */
+};
+
 struct mvm {
 	int idx;
 	const struct scn_vm *cfg;
@@ -202,6 +212,17 @@ struct mvm {
 	int cpu_on, disk_on;    /* limits in force */
 	struct hm_cpu hm_cpu;
 	struct hm_disk hm_disk;
+	/* guest with resource containers */
+	int n_cont;
+	struct mcont *cont;
+	int cur_cont;              /* container of the slice in flight, -1 none */
+	int rr_cont;               /* round-robin position */
+	struct work slice;         /* the guest scheduler's current slice */
+	int64_t slice_len_ns;
+	double slice_v0[NC];       /* virtual PMCs at the slice's start */
+	struct guest_manager gm;   /* energy-aware guests */
+	struct evq_event gm_ev;
+	double guest_rate;         /* guest seconds per host second */
 };
 
 struct machine {
@@ -240,6 +261,7 @@ struct machine {
 	/* trace sources */
 	int ntr;
 	struct mtrace *tr;
+	struct vpmc vpmc;   /* virtual PMCs of every VM */
 	/* pools */
 	struct work *free_work;
 	struct mreq *free_req;
@@ -458,6 +480,7 @@ static void cpu_record(struct machine *m, struct mcpu *c, int64_t now)
 	if (c->rec_vm >= 0 && !m->acct_split_guests)
 		idle_split_add_use(c->split_acct, c->rec_vm, dt, active_j);
 	acct_cpu_charge(m, c->idx, c->rec_vm, LEDGER_ACTIVE, active_j);
+	vpmc_log(&m->vpmc, c->rec_vm, c->pend);
 	memset(c->pend, 0, sizeof c->pend);
 	c->rec_start_ns = now;
 	c->rec_vm = c->cur ? c->cur->vm : -1;
@@ -815,6 +838,109 @@ static void client_next(struct machine *m, struct mreq *r)
 	client_issue(m, r);
 }
 
+/* ---------------------------------------------------------------------- */
+/* energy-aware guests: resource containers on the guest's vCPU            */
+
+static void guest_schedule(struct machine *m, struct mvm *v);
+
+/* The guest's virtual PMCs now (logged periods plus the live advance). */
+static void guest_vpmc(struct machine *m, struct mvm *v, double *out)
+{
+	struct mcpu *c = &m->cpu[v->vcpu.cpu];
+	const double *live = NULL;
+	if (c->cur == &v->vcpu) {
+		cpu_advance(m, c, m->q.now_ns);
+		live = c->pend;
+	}
+	vpmc_read(&m->vpmc, v->idx, live, out);
+}
+
+/* A container switch: charge the slice that ended (guest view from the
+ * virtual PMCs, truth from the true weights), then pick the next. */
+static void guest_slice_done(struct machine *m, struct work *w)
+{
+	struct mvm *v = w->ctx;
+	struct mcont *ct = &v->cont[v->cur_cont];
+	double now_v[NC], d[NC];
+	guest_vpmc(m, v, now_v);
+	for (int k = 0; k < m->s->cpu.n_counters; k++)
+		d[k] = now_v[k] - v->slice_v0[k];
+	int64_t ran = v->slice_len_ns - (w->remaining_ns > 0 ? w->remaining_ns : 0);
+	double gi, ga, ti, ta;
+	cpu_energy_period(&m->model_acct, ran, d, &gi, &ga);
+	/* truth: the slice's true events, from its rates and run time */
+	double ev[NC];
+	double sec = (double)ran * 1e-9;
+	for (int k = 0; k < m->s->cpu.n_counters; k++)
+		ev[k] = k == m->tsc || k == m->cyc ? m->freq_hz * sec
+			: ct->cfg->events.per_s[k] * sec;
+	cpu_energy_period(&m->model_truth, ran, ev, &ti, &ta);
+	ct->st.guest_idle_j += gi;
+	ct->st.guest_active_j += ga;
+	ct->st.true_idle_j += ti;
+	ct->st.true_active_j += ta;
+	ct->st.cpu_ns += ran;
+	if (ran > 0)
+		ct->last_power_w = ga / (sec * v->guest_rate);
+	if (v->cfg->energy_aware)
+		gm_charge(&v->gm, v->cur_cont, ga);
+	v->cur_cont = -1;
+	guest_schedule(m, v);
+}
+
+static void guest_schedule(struct machine *m, struct mvm *v)
+{
+	if (v->cur_cont >= 0 || v->stopped || m->q.now_ns >= v->cfg->stop_ns)
+		return;
+	for (int k = 1; k <= v->n_cont; k++) {
+		int i = (v->rr_cont + k) % v->n_cont; /* round-robin from the last */
+		struct mcont *ct = &v->cont[i];
+		if (ct->cfg->workload != SCN_WL_CPU_HOG)
+			continue;
+		if (v->cfg->energy_aware && v->gm.c[i].throttled)
+			continue;
+		int64_t len = v->cfg->guest_quantum_ns;
+		if (v->cfg->energy_aware) {
+			double p = ct->last_power_w;
+			if (p <= 0) { /* first slice: the guest's view of the app's power */
+				double ii, aa, ev[NC] = {0};
+				for (int q = 0; q < m->s->cpu.n_counters; q++)
+					ev[q] = q == m->tsc || q == m->cyc ? m->freq_hz
+						: ct->cfg->events.per_s[q];
+				cpu_energy_period(&m->model_acct, NS_PER_S, ev, &ii, &aa);
+				p = aa / v->guest_rate;
+			}
+			double left = gm_time_left_ns(&v->gm, i, p); /* guest ns */
+			if (left >= 0) {
+				int64_t host_left = (int64_t)ceil(left / v->guest_rate);
+				if (host_left < len)
+					len = host_left > 0 ? host_left : 1;
+			}
+		}
+		v->cur_cont = i;
+		v->rr_cont = i;
+		v->slice.client = -1;
+		v->slice.remaining_ns = len;
+		v->slice_len_ns = len;
+		v->slice.rates = ct->cfg->events.per_s;
+		v->slice.done = guest_slice_done;
+		v->slice.ctx = v;
+		guest_vpmc(m, v, v->slice_v0);
+		vcpu_add_work(m, &v->vcpu, &v->slice);
+		return;
+	}
+}
+
+static void guest_period_event(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct machine *m = arg;
+	struct mvm *v = (struct mvm *)((char *)ev - offsetof(struct mvm, gm_ev));
+	(void)q;
+	gm_resolve(&v->gm, v->cpu_on ? v->cfg->cpu_limit_w : 0.0);
+	gm_refresh(&v->gm);
+	guest_schedule(m, v);
+}
+
 static void vm_start_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
@@ -828,6 +954,8 @@ static void vm_start_event(struct evq *q, struct evq_event *ev, void *arg)
 	} else if (v->cfg->workload == SCN_WL_DISK_STRESS) {
 		for (int i = 0; i < v->cfg->queue_depth; i++)
 			client_issue(m, &v->reqs[i]);
+	} else if (v->n_cont > 0) {
+		guest_schedule(m, v);
 	}
 }
 
@@ -839,6 +967,7 @@ static void vm_stop_event(struct evq *q, struct evq_event *ev, void *arg)
 	v->stopped = 1;
 	if (v->cfg->workload == SCN_WL_CPU_HOG)
 		work_cancel(m, &v->vcpu, &v->hog);
+	/* a container slice in flight ends normally; no new one starts */
 }
 
 /* Driver background: bg_duty of every bg_period, as one work item. */
@@ -1668,6 +1797,31 @@ static int assemble(struct machine *m, struct jv_diag *d)
 		if (!dk->split_truth || !dk->split_acct)
 			return JV_ENOMEM;
 	}
+	if (vpmc_init(&m->vpmc, m->nvm, s->cpu.n_counters))
+		return JV_ENOMEM;
+	for (int i = 0; i < m->nvm; i++) {
+		struct mvm *v = &m->vm[i];
+		v->cur_cont = -1;
+		v->rr_cont = -1;
+		v->guest_rate = 1.0 + v->cfg->clock_drift_ppm * 1e-6;
+		if (v->cfg->n_containers > 0) {
+			v->cont = calloc((size_t)v->cfg->n_containers, sizeof *v->cont);
+			if (!v->cont || gm_init(&v->gm, v->cfg->n_containers,
+						(double)v->cfg->guest_period_ns * 1e-9))
+				return JV_ENOMEM;
+			for (int k = 0; k < s->n_containers; k++)
+				if (s->container[k].vm == i) {
+					struct mcont *ct = &v->cont[v->n_cont];
+					ct->idx = k;
+					ct->cfg = &s->container[k];
+					v->gm.c[v->n_cont].limit_w = ct->cfg->power_limit_w;
+					v->gm.c[v->n_cont].share = ct->cfg->share;
+					v->n_cont++;
+				}
+			gm_resolve(&v->gm, 0.0);
+			gm_refresh(&v->gm);
+		}
+	}
 	for (int i = 0; i < m->nvm; i++) {
 		struct mvm *v = &m->vm[i];
 		v->disk = &m->disk[v->cfg->disk];
@@ -1738,7 +1892,15 @@ static int assemble(struct machine *m, struct jv_diag *d)
 				v->reqs[k].ev.heap_idx = EVQ_NOT_QUEUED;
 			}
 		}
-		if ((c->workload == SCN_WL_CPU_HOG || c->workload == SCN_WL_DISK_STRESS) &&
+		if (v->n_cont > 0 && c->energy_aware) {
+			/* the guest's period, in host time */
+			int64_t per = (int64_t)llround((double)c->guest_period_ns / v->guest_rate);
+			evq_event_init(&v->gm_ev, guest_period_event, m);
+			if (evq_schedule_periodic(&m->q, &v->gm_ev, per, per))
+				return JV_ENOMEM;
+		}
+		if ((c->workload == SCN_WL_CPU_HOG || c->workload == SCN_WL_DISK_STRESS ||
+		     v->n_cont > 0) &&
 		    c->start_ns < m->end_ns) {
 			if (evq_schedule(&m->q, &v->start_ev, c->start_ns))
 				return JV_ENOMEM;
@@ -1877,6 +2039,8 @@ void machine_free(struct machine *m)
 	if (m->vm)
 		for (int i = 0; i < m->nvm; i++) {
 			free(m->vm[i].clients);
+			free(m->vm[i].cont);
+			gm_free(&m->vm[i].gm);
 			shaper_destroy(&m->vm[i].shaper);
 			free(m->vm[i].reqs);
 			idle_split_free(m->vm[i].cli_split_truth);
@@ -1889,6 +2053,7 @@ void machine_free(struct machine *m)
 	}
 	free(m->tr);
 	free(m->driver_list);
+	vpmc_free(&m->vpmc);
 	free(m->guest_list);
 	for (int i = 0; i < m->nchunks; i++)
 		free(m->chunks[i]);
@@ -1916,6 +2081,26 @@ const struct machine_vm_stats *machine_vm_stats(const struct machine *m, int vm)
 	return &v->st;
 }
 double machine_driver_idle_w(const struct machine *m, int vm) { return m->vm[vm].idle_w; }
+
+const struct machine_cont_stats *machine_cont_stats(const struct machine *m, int container)
+{
+	int vm = m->s->container[container].vm;
+	const struct mvm *v = &m->vm[vm];
+	for (int i = 0; i < v->n_cont; i++)
+		if (v->cont[i].idx == container)
+			return &v->cont[i].st;
+	return NULL;
+}
+
+double machine_cont_budget_w(const struct machine *m, int container)
+{
+	int vm = m->s->container[container].vm;
+	const struct mvm *v = &m->vm[vm];
+	for (int i = 0; i < v->n_cont; i++)
+		if (v->cont[i].idx == container)
+			return v->cfg->energy_aware ? v->gm.c[i].budget_w : 0.0;
+	return 0.0;
+}
 uint64_t machine_rate_estimates(const struct machine *m, int disk)
 {
 	return m->disk[disk].acct.estimates;

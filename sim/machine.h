@@ -46,6 +46,15 @@ struct machine_vm_stats {
 	double cpu_active_j, drv_active_j;
 };
 
+/* A resource container: the guest's own view (virtual PMCs, accounting
+ * weights) and the truth (true weights), idle = the TSC-weighted baseline
+ * while it ran. */
+struct machine_cont_stats {
+	int64_t cpu_ns;
+	double guest_idle_j, guest_active_j;
+	double true_idle_j, true_active_j;
+};
+
 struct machine_stats {
 	uint64_t events;        /* discrete events run */
 	uint64_t pmc_records;   /* PMC log records accounted */
@@ -72,6 +81,10 @@ const struct machine_vm_stats *machine_vm_stats(const struct machine *m, int vm)
 static inline int machine_consumer(int vm) { return LEDGER_FIRST_VM + vm; }
 /* The driver idle CPU power the accounting used (after an auto probe). */
 double machine_driver_idle_w(const struct machine *m, int vm);
+const struct machine_cont_stats *machine_cont_stats(const struct machine *m, int container);
+/* The guest manager's budget for the container (W; 0 when not energy-aware,
+ * INFINITY when unlimited). */
+double machine_cont_budget_w(const struct machine *m, int container);
 /* Accounting internals for the summary. */
 uint64_t machine_rate_estimates(const struct machine *m, int disk);
 double machine_rate_estimate_bps(const struct machine *m, int disk);

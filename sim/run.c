@@ -53,6 +53,7 @@ struct ctl_step {
 
 struct run_ctx {
 	struct out_run *out;
+	struct machine_cont_stats *prev_cont; /* per container, at the last snapshot */
 	struct out_table *series, *power, *control, *throughput;
 	const struct scn *s;
 	struct machine *m;
@@ -78,6 +79,15 @@ static int on_snapshot(void *vctx, int64_t t_ns, const struct ledger *acct,
 		if (rc)
 			return rc;
 		*p = *st;
+	}
+	for (int k = 0; k < x->s->n_containers; k++) {
+		const struct machine_cont_stats *cs = machine_cont_stats(x->m, k);
+		int rc = out_table_rowv(x->throughput, (int64_t)t_ns, x->s->container[k].name,
+					(int64_t)0, (int64_t)0,
+					(int64_t)(cs->cpu_ns - x->prev_cont[k].cpu_ns));
+		if (rc)
+			return rc;
+		x->prev_cont[k] = *cs;
 	}
 	for (int c = 0; c < nc; c++)
 		for (int dv = 0; dv < nd; dv++)
@@ -284,6 +294,38 @@ static int write_matrix(struct out_run *out, const char *name, const struct ledg
 	return rc;
 }
 
+/* guest_matrix.csv (view = 0: each energy-aware guest's own view, mean
+ * power over the guest's clock) and guest_truth.csv (view = 1: the truth per
+ * container of every guest with containers). Containers run on their VM's
+ * CPU; idle_j is the TSC-weighted baseline while the container ran. */
+static int write_guest_table(struct out_run *out, const struct scn *s, const struct machine *m,
+			     int truth)
+{
+	struct out_table *t;
+	int rc = out_table_open(out, truth ? "guest_truth" : "guest_matrix", MATRIX_COLS,
+				"sssdddd", &t);
+	if (rc)
+		return rc;
+	for (int k = 0; k < s->n_containers && !rc; k++) {
+		const struct scn_container *c = &s->container[k];
+		const struct scn_vm *v = &s->vm[c->vm];
+		if (!truth && !v->energy_aware)
+			continue;
+		const struct machine_cont_stats *cs = machine_cont_stats(m, k);
+		double i = truth ? cs->true_idle_j : cs->guest_idle_j;
+		double a = truth ? cs->true_active_j : cs->guest_active_j;
+		double dur_s = (double)s->global.duration_ns * 1e-9;
+		if (!truth)
+			dur_s *= 1.0 + v->clock_drift_ppm * 1e-6; /* the guest's clock */
+		char dev[16];
+		snprintf(dev, sizeof dev, "cpu%d", c->vm % s->cpu.count);
+		rc = out_table_rowv(t, c->name, dev, "direct", i, a, i + a, (i + a) / dur_s);
+	}
+	if (!rc)
+		rc = out_table_close(t);
+	return rc;
+}
+
 static int consumer_device_used(const struct ledger *l, int c, int dv)
 {
 	for (int v = 0; v < ledger_n_via(l); v++)
@@ -380,6 +422,22 @@ static int write_summary(struct out_run *out, const struct scn *s, const struct 
 				s->vm[i].idle_cpu_auto ? "auto: measured by a no-client probe" : "given");
 	}
 	(void)buf;
+	for (int k = 0; k < s->n_containers; k++) {
+		const struct scn_container *c = &s->container[k];
+		const struct scn_vm *v = &s->vm[c->vm];
+		const struct machine_cont_stats *cs = machine_cont_stats(m, k);
+		double gdur = dur_s * (1.0 + v->clock_drift_ppm * 1e-6);
+		fprintf(f, "container_%s_cpu_ns: %" PRId64 "\n", c->name, cs->cpu_ns);
+		fprintf(f, "container_%s_cpu_share: %.10g\n", c->name,
+			(double)cs->cpu_ns * 1e-9 / dur_s);
+		fprintf(f, "container_%s_true_active_w: %.10g\n", c->name, cs->true_active_j / dur_s);
+		if (v->energy_aware) {
+			fprintf(f, "container_%s_guest_view_active_w: %.10g\n", c->name,
+				cs->guest_active_j / gdur);
+			fprintf(f, "container_%s_budget_w: %.10g\n", c->name,
+				machine_cont_budget_w(m, k));
+		}
+	}
 	print_control_summary(f, out, x);
 	if (fclose(f))
 		return JV_EIO;
@@ -502,7 +560,9 @@ int run_main(const struct run_opts *o, FILE *out, FILE *err)
 	x.out = run;
 	x.s = s;
 	x.prev = calloc((size_t)(s->n_vms > 0 ? s->n_vms : 1), sizeof *x.prev);
-	if (!x.prev) {
+	x.prev_cont = calloc((size_t)(s->n_containers > 0 ? s->n_containers : 1),
+			     sizeof *x.prev_cont);
+	if (!x.prev || !x.prev_cont) {
 		rc = jv_diag_set(&d, JV_ENOMEM, NULL, 0, "out of memory");
 		goto fail;
 	}
@@ -560,6 +620,10 @@ int run_main(const struct run_opts *o, FILE *out, FILE *err)
 		rc = write_matrix(run, "truth", machine_truth(m), dur_s);
 	if (!rc && machine_truth(m))
 		rc = write_error(run, machine_acct(m), machine_truth(m));
+	if (!rc && s->n_containers > 0)
+		rc = write_guest_table(run, s, m, 1);
+	if (!rc && s->n_containers > 0)
+		rc = write_guest_table(run, s, m, 0);
 	if (!rc)
 		rc = write_summary(run, s, m, &x);
 	if (!rc)
@@ -598,10 +662,12 @@ int run_main(const struct run_opts *o, FILE *out, FILE *err)
 	scn_free(s);
 	free(text);
 	free(x.prev);
+	free(x.prev_cont);
 	free(x.steps);
 	return rc;
 fail:
 	free(x.prev);
+	free(x.prev_cont);
 	free(x.steps);
 	if (run)
 		out_run_abort(run);

@@ -350,6 +350,13 @@ static int pick_format(struct trc_reader *r, const char *format,
 int trc_open(const char *path, const char *format, struct trc_reader **out,
 	     struct jv_diag *d)
 {
+	return trc_open_opts(path, format, NULL, out, d);
+}
+
+int trc_open_opts(const char *path, const char *format,
+		  const struct trc_open_opts *opts, struct trc_reader **out,
+		  struct jv_diag *d)
+{
 	*out = NULL;
 	if (!path)
 		return jv_diag_set(d, JV_EINVAL, NULL, 0, "trace: no file name");
@@ -365,6 +372,8 @@ int trc_open(const char *path, const char *format, struct trc_reader **out,
 	if (!r)
 		return jv_diag_set(d, rc, path, 0, "out of memory");
 	r->fd = -1;
+	if (opts)
+		r->opts = *opts;
 	trc_names_init(&r->vms, TRC_MAX_VMS);
 	r->path = strdup(path);
 	if (!r->path)
@@ -498,6 +507,13 @@ const char *trc_vm_attrs(const struct trc_reader *r, int vm)
 uint64_t trc_bytes_read(const struct trc_reader *r)
 {
 	return trc_lines_offset(&r->lines);
+}
+
+uint64_t trc_skipped(const struct trc_reader *r, const char **reason)
+{
+	if (reason)
+		*reason = r->skip_reason ? r->skip_reason : "";
+	return r->skipped;
 }
 
 const char *trc_format_name(const struct trc_reader *r)

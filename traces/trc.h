@@ -77,4 +77,19 @@ const struct jv_diag *trc_writer_diag(const struct trc_writer *w);
 /* Close without committing: the temporary file is removed. NULL is fine. */
 void trc_writer_abort(struct trc_writer *w);
 
+/* Records of operations other than reads and writes (trim, discard, flush,
+ * sync, other SCSI commands, zero-length transfers) that the reader
+ * skipped so far; *reason (if reason is not NULL) describes what was
+ * skipped ("" when nothing was). */
+uint64_t trc_skipped(const struct trc_reader *r, const char **reason);
+/* Options for trc_open_opts(); a zero field means "the format's default". */
+struct trc_open_opts {
+	int64_t time_unit_ns;      /* 0 = format default (DiskSim: 1 ms) */
+	int64_t reorder_window_ns; /* 0 = format default */
+};
+/* trc_open() with options (opts NULL: all defaults). */
+int trc_open_opts(const char *path, const char *format,
+		  const struct trc_open_opts *opts, struct trc_reader **out,
+		  struct jv_diag *d);
+
 #endif

@@ -148,6 +148,9 @@ struct trc_reader {
 	int state;            /* 0 reading, 1 end of file, < 0 sticky error */
 	struct jv_diag err;   /* the sticky error's diagnostic */
 	void *priv;
+	uint64_t skipped;        /* trc_skipped(): records skipped (trim, sync...) */
+	const char *skip_reason; /* what was skipped, NULL/"" when nothing */
+	struct trc_open_opts opts; /* trc_open_opts(); zeros = format defaults */
 };
 
 /* ---- native CSV formats (trc_csv.c) -------------------------------------- */
