@@ -67,7 +67,7 @@ void gm_resolve(struct guest_manager *g, double vm_limit_w)
 	if (vm_limit_w <= 0)
 		return; /* explicit limits only; the others run unlimited */
 	double scale = fixed > vm_limit_w ? vm_limit_w / fixed : 1.0;
-	double rest = vm_limit_w - fixed * scale;
+	double rest = fmax(0.0, vm_limit_w - fixed * scale);
 	for (int i = 0; i < g->n; i++) {
 		struct gm_container *c = &g->c[i];
 		if (isinf(c->budget_w))

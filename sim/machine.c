@@ -132,6 +132,8 @@ struct mreq {
 	struct mreq *next; /* disk FIFO or free list */
 	int from_trace;
 	struct mtrace *trace;
+	/* the para-virtual reply: what the request cost, as the driver accounts it */
+	double cost_disk_j, cost_cpu_j;
 };
 
 struct mdisk {
@@ -212,6 +214,9 @@ struct mvm {
 	int cpu_on, disk_on;    /* limits in force */
 	struct hm_cpu hm_cpu;
 	struct hm_disk hm_disk;
+	/* the para-virtual electricity meter: energy the driver reported per
+	 * device (request costs in replies, idle shares), indexed by device */
+	double *meter_j;
 	/* guest with resource containers */
 	int n_cont;
 	struct mcont *cont;
@@ -681,7 +686,7 @@ static void drv_work_done(struct machine *m, struct work *w)
  * estimated rate, the recursive CPU charge; the difference between the
  * measured busy energy and the estimate is booked as unattributed. */
 static void driver_account(struct machine *m, struct mdisk *dk, struct mvm *cl,
-			   int64_t size_b, int64_t busy_ns, int64_t now)
+			   int64_t size_b, int64_t busy_ns, int64_t now, struct mreq *r)
 {
 	int ddev = dev_disk(m, dk->idx);
 	struct mvm *drv = cl->driver;
@@ -700,8 +705,12 @@ static void driver_account(struct machine *m, struct mdisk *dk, struct mvm *cl,
 		double e = recursive_request_done(&drv->rec, now);
 		ledger_charge(m->acct, cl->consumer, dev_cpu(drv->vcpu.cpu), via, LEDGER_ACTIVE, e);
 		cl->meas_drv_j += e;
+		r->cost_cpu_j = e;
+		cl->meter_j[dev_cpu(drv->vcpu.cpu)] += e; /* the reply carries its cost */
 	}
 	cl->meas_drv_j += est;
+	r->cost_disk_j = est;
+	cl->meter_j[ddev] += est;
 	cl->st.requests++;
 	cl->st.bytes += size_b;
 }
@@ -715,7 +724,7 @@ static void disk_event(struct evq *q, struct evq_event *ev, void *arg)
 	disk_truth_busy(m, dk, now);
 	disk_power_to(m, dk, now);
 	dk->busy = NULL;
-	driver_account(m, dk, r->vm, r->size_b, now - r->start_ns, now);
+	driver_account(m, dk, r->vm, r->size_b, now - r->start_ns, now, r);
 	disk_start_next(m, dk);
 	client_next(m, r);
 }
@@ -1105,7 +1114,7 @@ static void trace_blk_complete(struct evq *q, struct evq_event *ev, void *arg)
 	struct mreq *r = (struct mreq *)((char *)ev - offsetof(struct mreq, ev));
 	(void)q;
 	struct mdisk *dk = &m->disk[r->disk];
-	driver_account(m, dk, r->vm, r->size_b, r->latency_ns, m->q.now_ns);
+	driver_account(m, dk, r->vm, r->size_b, r->latency_ns, m->q.now_ns, r);
 	req_put(m, r);
 }
 
@@ -1295,10 +1304,14 @@ static void split_charge(void *vctx, int who, double j)
 			acct_cpu_charge(x->m, x->cpu, who, LEDGER_IDLE, j);
 		return;
 	}
-	if (who < 0)
+	if (who < 0) {
 		ledger_charge(x->l, LEDGER_HYPERVISOR, x->dev, 0, x->kind, j);
-	else
-		ledger_charge(x->l, x->m->vm[x->map[who]].consumer, x->dev, x->via, x->kind, j);
+		return;
+	}
+	struct mvm *v = &x->m->vm[x->map[who]];
+	ledger_charge(x->l, v->consumer, x->dev, x->via, x->kind, j);
+	if (x->l == x->m->acct)
+		v->meter_j[x->dev] += j; /* idle shares reach the client's meter too */
 }
 
 static void tick_event(struct evq *q, struct evq_event *ev, void *arg)
@@ -1804,6 +1817,9 @@ static int assemble(struct machine *m, struct jv_diag *d)
 		v->cur_cont = -1;
 		v->rr_cont = -1;
 		v->guest_rate = 1.0 + v->cfg->clock_drift_ppm * 1e-6;
+		v->meter_j = calloc((size_t)m->ndev, sizeof(double));
+		if (!v->meter_j)
+			return JV_ENOMEM;
 		if (v->cfg->n_containers > 0) {
 			v->cont = calloc((size_t)v->cfg->n_containers, sizeof *v->cont);
 			if (!v->cont || gm_init(&v->gm, v->cfg->n_containers,
@@ -2040,6 +2056,7 @@ void machine_free(struct machine *m)
 		for (int i = 0; i < m->nvm; i++) {
 			free(m->vm[i].clients);
 			free(m->vm[i].cont);
+			free(m->vm[i].meter_j);
 			gm_free(&m->vm[i].gm);
 			shaper_destroy(&m->vm[i].shaper);
 			free(m->vm[i].reqs);
@@ -2081,6 +2098,11 @@ const struct machine_vm_stats *machine_vm_stats(const struct machine *m, int vm)
 	return &v->st;
 }
 double machine_driver_idle_w(const struct machine *m, int vm) { return m->vm[vm].idle_w; }
+
+double machine_meter_j(const struct machine *m, int vm, int device)
+{
+	return m->vm[vm].meter_j[device];
+}
 
 const struct machine_cont_stats *machine_cont_stats(const struct machine *m, int container)
 {

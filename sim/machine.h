@@ -82,6 +82,9 @@ static inline int machine_consumer(int vm) { return LEDGER_FIRST_VM + vm; }
 /* The driver idle CPU power the accounting used (after an auto probe). */
 double machine_driver_idle_w(const struct machine *m, int vm);
 const struct machine_cont_stats *machine_cont_stats(const struct machine *m, int container);
+/* The para-virtual electricity meter of client VM vm for a device: the
+ * costs its driver reported in replies plus the idle shares it charged. */
+double machine_meter_j(const struct machine *m, int vm, int device);
 /* The guest manager's budget for the container (W; 0 when not energy-aware,
  * INFINITY when unlimited). */
 double machine_cont_budget_w(const struct machine *m, int container);

@@ -314,6 +314,37 @@ START_TEST(test_blk_replay_modes)
 }
 END_TEST
 
+/* The para-virtual meters of the clients add up to the disk's energy
+ * (with the unattributed cell): conservation through the meter path. */
+START_TEST(test_paravirtual_meter)
+{
+	struct scn *s = load("[global]\nduration = 3s\n[vm drv]\nkind = driver\n"
+			     "[vm c1]\nworkload = disk-stress\nblock_size = 4KiB\n"
+			     "[vm c2]\nworkload = disk-stress\nblock_size = 64KiB\n"
+			     "think = 1ms\n");
+	struct machine *m = run(s);
+	const struct ledger *a = machine_acct(m);
+	int disk = device(a, "disk0"), cpu = device(a, "cpu0");
+	double meters = machine_meter_j(m, 1, disk) + machine_meter_j(m, 2, disk);
+	double un = ledger_total_cd(a, LEDGER_UNATTRIBUTED, disk);
+	double dev = ledger_meter_total(a, disk);
+	ck_assert_double_eq_tol(meters + un, dev, 1e-9 * dev);
+	ck_assert(meters > 0.99 * dev);
+	/* each meter equals what the ledger charged that client via the driver */
+	for (int vm = 1; vm <= 2; vm++) {
+		int c = machine_consumer(vm);
+		ck_assert_double_eq_tol(machine_meter_j(m, vm, disk),
+					ledger_total(a, c, disk, 1, LEDGER_IDLE) +
+					ledger_total(a, c, disk, 1, LEDGER_ACTIVE), 1e-9);
+		ck_assert_double_eq_tol(machine_meter_j(m, vm, cpu),
+					ledger_total(a, c, cpu, 1, LEDGER_IDLE) +
+					ledger_total(a, c, cpu, 1, LEDGER_ACTIVE), 1e-9);
+	}
+	machine_free(m);
+	scn_free(s);
+}
+END_TEST
+
 START_TEST(test_unknown_vm_in_trace)
 {
 	const char *tr = write_file("t.csv", "# joulevisor blk v1\nt_ns,vm,op,offset_b,size_b\n"
@@ -410,6 +441,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_recursive_tracks_truth);
 	tcase_add_test(tc, test_blk_replay_modes);
 	tcase_add_test(tc, test_unknown_vm_in_trace);
+	tcase_add_test(tc, test_paravirtual_meter);
 	tcase_add_test(tc, test_conservation_random);
 	suite_add_tcase(s, tc);
 	return s;
