@@ -367,6 +367,10 @@ static void acct_cpu_charge(struct machine *m, int cpu, int vm, int kind, double
 		return;
 	}
 	struct mvm *v = &m->vm[vm];
+	if (kind == LEDGER_IDLE)
+		v->st.hv_cpu_idle_j += j;
+	else
+		v->st.hv_cpu_active_j += j;
 	if (v->is_driver) {
 		v->probe_pool_j += j;
 		if (v->n_clients > 0)

@@ -44,6 +44,9 @@ struct machine_vm_stats {
 	int64_t cpu_ns_at_on, bytes_at_on;
 	/* totals the manager measures */
 	double cpu_active_j, drv_active_j;
+	/* the hypervisor's own view of the VM's CPU energy (before a driver
+	 * passes it on): idle share and active, J */
+	double hv_cpu_idle_j, hv_cpu_active_j;
 };
 
 /* A resource container: the guest's own view (virtual PMCs, accounting

@@ -417,6 +417,9 @@ static int write_summary(struct out_run *out, const struct scn *s, const struct 
 		fprintf(f, "vm_%s_requests: %" PRIu64 "\n", n, vs->requests);
 		fprintf(f, "vm_%s_bytes: %" PRId64 "\n", n, vs->bytes);
 		fprintf(f, "vm_%s_throughput_bytes_per_s: %.10g\n", n, (double)vs->bytes / dur_s);
+		fprintf(f, "vm_%s_hypervisor_view_cpu_idle_w: %.10g\n", n, vs->hv_cpu_idle_j / dur_s);
+		fprintf(f, "vm_%s_hypervisor_view_cpu_active_w: %.10g\n", n,
+			vs->hv_cpu_active_j / dur_s);
 		if (s->vm[i].kind == SCN_VM_DRIVER)
 			fprintf(f, "vm_%s_idle_cpu_w: %.10g (%s)\n", n, machine_driver_idle_w(m, i),
 				s->vm[i].idle_cpu_auto ? "auto: measured by a no-client probe" : "given");

@@ -1,27 +1,355 @@
-/* fmt_msr: placeholder until the msr reader lands (it claims no file). */
+/*
+ * fmt_msr: reader of the MSR Cambridge block traces (SNIA IOTTA "MSR
+ * Cambridge Traces", collected for Narayanan, Donnelly, Rowstron, "Write
+ * Off-Loading: Practical Power Management for Enterprise Storage",
+ * FAST'08): one week of block I/O of 36 volumes on 13 servers.
+ *
+ * Problem: the files (hm_0.csv, web_2.csv, ...) are headerless CSV with
+ * Windows timestamps; they must become TRC_BLK records with integer
+ * nanoseconds from the trace's start, one VM per volume, and every
+ * malformed line reported as "FILE:LINE: field: reason".
+ *
+ * Format: one request per line, seven comma-separated fields
+ *   Timestamp     Windows FILETIME, 100 ns ticks since 1601-01-01 UTC
+ *   Hostname      server name (hm, mds, prn, proj, prxy, rsrch, src1, ...)
+ *   DiskNumber    volume number on that server
+ *   Type          Read or Write (case-insensitive)
+ *   Offset        bytes
+ *   Size          bytes
+ *   ResponseTime  100 ns ticks (completion minus issue)
+ * e.g. "128166372003061629,hm,0,Read,3154164736,4096,1831". The published
+ * files have no header; a first line that is exactly the field names
+ * above (case-insensitive) is accepted and skipped. Blank lines are
+ * skipped; CRLF is fine.
+ *
+ * Strategy: each line is split at commas in place (no allocation), every
+ * field checked by a small parser that reports its own error. Time:
+ * t_ns = (Timestamp - first Timestamp) * 100, so the first line is at 0;
+ * the trace must not go backwards (JV_EORDER). latency_ns = ResponseTime
+ * * 100. The VM of a record is "Hostname_DiskNumber" (e.g. hm_0) with
+ * mapping keys "host=hm,disk=0"; the last VM is cached so that a run of
+ * one volume's lines costs one compare, not a hash. disk is 0 in every
+ * record (DiskNumber is a mapping key, not a scenario disk).
+ *
+ * Skipped (counted by trc_skipped()): zero-size requests. Limits: numbers
+ * plain decimal without sign; Offset, Size, Timestamp <= 2^63 - 1,
+ * ResponseTime <= (2^63 - 1) / 100; DiskNumber <= 999999; Hostname of
+ * [A-Za-z0-9_.-] such that "Hostname_DiskNumber" has at most 63 characters;
+ * a trace spans at most ~29,000 years (the int64 nanosecond range);
+ * lines <= 64 KiB.
+ */
 #include "traces/trc_impl.h"
 
-static int probe_none(const char *head, size_t len)
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MSR_FIELDS 7
+#define MSR_TICK_NS 100            /* FILETIME and ResponseTime tick */
+#define MSR_DISK_MAX 999999u       /* DiskNumber limit */
+#define MSR_HEADER "timestamp,hostname,disknumber,type,offset,size,responsetime"
+#define MSR_FIELD_LIST "Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime"
+
+struct fld {
+	const char *s;
+	size_t n;
+};
+
+struct msr_state {
+	int have_t0;
+	uint64_t t0;      /* first Timestamp, ticks */
+	uint64_t prev;    /* previous Timestamp, ticks */
+	long prev_line;
+	int last_vm;      /* VM of the previous record, -1 before the first */
+	uint64_t last_disk;
+	size_t last_host_n;
+	char last_host[TRC_NAME_MAX];
+};
+
+static int probe(const char *head, size_t len)
 {
-	(void)head;
+	(void)head; /* headerless: only used when named */
 	(void)len;
 	return 0;
 }
 
-static int open_none(struct trc_reader *r, struct jv_diag *d)
+static int open_msr(struct trc_reader *r, struct jv_diag *d)
 {
-	return jv_diag_set(d, JV_EUNKNOWN, r->name, 0, "format 'msr' is not available yet");
+	struct msr_state *st = calloc(1, sizeof *st);
+	if (!st)
+		return jv_diag_set(d, JV_ENOMEM, r->name, 0, "out of memory");
+	st->last_vm = -1;
+	r->priv = st;
+	return 0;
 }
 
-static int next_none(struct trc_reader *r, struct trc_record *rec, struct jv_diag *d)
+static void close_msr(struct trc_reader *r)
 {
-	(void)rec;
-	return jv_diag_set(d, JV_EUNKNOWN, r->name, 0, "format 'msr' is not available yet");
+	free(r->priv);
+	r->priv = NULL;
 }
 
-static void close_none(struct trc_reader *r) { (void)r; }
-static size_t mem_none(const struct trc_reader *r) { (void)r; return 0; }
+static size_t mem_msr(const struct trc_reader *r)
+{
+	(void)r;
+	return sizeof(struct msr_state);
+}
+
+/* ---- fields ------------------------------------------------------------ */
+
+/* Split line at commas into f[0..max); returns the number of fields. */
+static int split_commas(const char *line, size_t len, struct fld *f, int max)
+{
+	int n = 0;
+	const char *p = line, *end = line + len;
+	for (;;) {
+		const char *c = memchr(p, ',', (size_t)(end - p));
+		const char *e = c ? c : end;
+		if (n < max) {
+			f[n].s = p;
+			f[n].n = (size_t)(e - p);
+		}
+		n++;
+		if (!c)
+			return n;
+		p = c + 1;
+	}
+}
+
+static int all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned)(unsigned char)s[i] - '0' > 9)
+			return 0;
+	return n > 0;
+}
+
+/* Field f as an unsigned decimal <= max into *out, or an error naming it. */
+static int get_u64(const struct trc_reader *r, const char *name,
+		   const struct fld *f, uint64_t max, uint64_t *out,
+		   struct jv_diag *d)
+{
+	char q[80];
+	long ln = r->lines.line;
+	if (f->n == 0)
+		return jv_diag_set(d, JV_EPARSE, r->name, ln,
+				   "%s: empty field, expected an unsigned integer",
+				   name);
+	trc_quote(q, sizeof q, f->s, f->n);
+	if (!all_digits(f->s, f->n)) {
+		if (f->s[0] == '-' && all_digits(f->s + 1, f->n - 1))
+			return jv_diag_set(d, JV_ERANGE, r->name, ln,
+					   "%s: negative value '%s'", name, q);
+		return jv_diag_set(d, JV_EPARSE, r->name, ln,
+				   "%s: not an unsigned integer '%s'", name, q);
+	}
+	uint64_t v = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		unsigned dg = (unsigned)(unsigned char)f->s[i] - '0';
+		if (v > max / 10 || dg > max - v * 10)
+			return jv_diag_set(d, JV_ERANGE, r->name, ln,
+					   "%s: out of range '%s' (max %" PRIu64 ")",
+					   name, q, max);
+		v = v * 10 + dg;
+	}
+	*out = v;
+	return 0;
+}
+
+static int name_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+}
+
+static int get_host(const struct trc_reader *r, const struct fld *f,
+		    struct jv_diag *d)
+{
+	char q[80];
+	if (f->n == 0)
+		return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
+				   "Hostname: empty field");
+	for (size_t i = 0; i < f->n; i++)
+		if (!name_char((unsigned char)f->s[i]))
+			return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
+					   "Hostname: invalid host name '%s' "
+					   "(allowed characters: A-Z a-z 0-9 _ . -)",
+					   trc_quote(q, sizeof q, f->s, f->n));
+	return 0;
+}
+
+static int strcase_eq(const char *s, size_t n, const char *lower)
+{
+	size_t i;
+	for (i = 0; i < n && lower[i]; i++) {
+		char c = s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c != lower[i])
+			return 0;
+	}
+	return i == n && lower[i] == '\0';
+}
+
+static int get_type(const struct trc_reader *r, const struct fld *f,
+		    int32_t *op, struct jv_diag *d)
+{
+	char q[80];
+	if (strcase_eq(f->s, f->n, "read"))
+		*op = TRC_OP_READ;
+	else if (strcase_eq(f->s, f->n, "write"))
+		*op = TRC_OP_WRITE;
+	else
+		return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
+				   "Type: expected 'Read' or 'Write', found '%s'",
+				   trc_quote(q, sizeof q, f->s, f->n));
+	return 0;
+}
+
+/* ---- records ------------------------------------------------------------- */
+
+/* The VM "host_disk" of this record, interned (with its mapping keys)
+ * the first time it appears. */
+static int record_vm(struct trc_reader *r, struct msr_state *st,
+		     const struct fld *host, uint64_t disk, struct jv_diag *d)
+{
+	if (st->last_vm >= 0 && disk == st->last_disk &&
+	    host->n == st->last_host_n &&
+	    memcmp(host->s, st->last_host, host->n) == 0)
+		return st->last_vm;
+	char nm[TRC_NAME_MAX + 32], attrs[TRC_NAME_MAX + 64], q[80];
+	int n = snprintf(nm, sizeof nm, "%.*s_%" PRIu64, (int)host->n, host->s,
+			 disk);
+	if (host->n >= TRC_NAME_MAX || n >= TRC_NAME_MAX)
+		return jv_diag_set(d, JV_ELIMIT, r->name, r->lines.line,
+				   "Hostname: VM name '%s' too long (at most %d "
+				   "characters for Hostname_DiskNumber)",
+				   trc_quote(q, sizeof q, nm, strlen(nm)),
+				   TRC_NAME_MAX - 1);
+	int before = r->vms.n;
+	int vm = trc_names_intern(&r->vms, nm, (size_t)n,
+				  trc_names_hash(nm, (size_t)n));
+	if (vm == JV_ELIMIT)
+		return jv_diag_set(d, JV_ELIMIT, r->name, r->lines.line,
+				   "too many distinct volumes (more than %d VM "
+				   "names) at '%s'", TRC_MAX_VMS, nm);
+	if (vm < 0)
+		return jv_diag_set(d, JV_ENOMEM, r->name, r->lines.line,
+				   "out of memory");
+	if (r->vms.n != before) {
+		snprintf(attrs, sizeof attrs, "host=%.*s,disk=%" PRIu64,
+			 (int)host->n, host->s, disk);
+		if (trc_names_set_attrs(&r->vms, vm, attrs) < 0)
+			return jv_diag_set(d, JV_ENOMEM, r->name,
+					   r->lines.line, "out of memory");
+	}
+	st->last_vm = vm;
+	st->last_disk = disk;
+	st->last_host_n = host->n;
+	memcpy(st->last_host, host->s, host->n);
+	return vm;
+}
+
+/* Timestamp ts: check order, set the epoch, convert to t_ns. */
+static int record_time(struct trc_reader *r, struct msr_state *st,
+		       uint64_t ts, int64_t *t_ns, struct jv_diag *d)
+{
+	long ln = r->lines.line;
+	if (!st->have_t0) {
+		st->have_t0 = 1;
+		st->t0 = ts;
+	} else if (ts < st->prev) {
+		return jv_diag_set(d, JV_EORDER, r->name, ln,
+				   "Timestamp: time goes backwards (%" PRIu64
+				   " < %" PRIu64 " at line %ld)",
+				   ts, st->prev, st->prev_line);
+	}
+	if (ts < st->t0 || ts - st->t0 > (uint64_t)INT64_MAX / MSR_TICK_NS)
+		return jv_diag_set(d, JV_ERANGE, r->name, ln,
+				   "Timestamp: %" PRIu64 " is too far from the "
+				   "first record's %" PRIu64, ts, st->t0);
+	st->prev = ts;
+	st->prev_line = ln;
+	*t_ns = (int64_t)(ts - st->t0) * MSR_TICK_NS;
+	return 0;
+}
+
+/* 1: rec filled; 0: the line is skipped (counted); < 0: error. */
+static int parse_row(struct trc_reader *r, struct msr_state *st,
+		     const char *line, size_t len, struct trc_record *rec,
+		     struct jv_diag *d)
+{
+	struct fld f[MSR_FIELDS + 1];
+	int nf = split_commas(line, len, f, MSR_FIELDS + 1);
+	if (nf != MSR_FIELDS)
+		return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
+				   "expected %d fields (" MSR_FIELD_LIST
+				   "), found %d", MSR_FIELDS, nf);
+	struct trc_blk *b = &rec->u.blk;
+	uint64_t ts, disk, off, size, rt;
+	int rc;
+	if ((rc = get_u64(r, "Timestamp", &f[0], INT64_MAX, &ts, d)) < 0 ||
+	    (rc = get_host(r, &f[1], d)) < 0 ||
+	    (rc = get_u64(r, "DiskNumber", &f[2], MSR_DISK_MAX, &disk, d)) < 0 ||
+	    (rc = get_type(r, &f[3], &b->op, d)) < 0 ||
+	    (rc = get_u64(r, "Offset", &f[4], INT64_MAX, &off, d)) < 0 ||
+	    (rc = get_u64(r, "Size", &f[5], INT64_MAX, &size, d)) < 0 ||
+	    (rc = get_u64(r, "ResponseTime", &f[6],
+			  (uint64_t)INT64_MAX / MSR_TICK_NS, &rt, d)) < 0)
+		return rc;
+	if (size > (uint64_t)INT64_MAX - off)
+		return jv_diag_set(d, JV_ERANGE, r->name, r->lines.line,
+				   "Size: request end Offset + Size beyond "
+				   "%" PRId64 " bytes", INT64_MAX);
+	if ((rc = record_time(r, st, ts, &b->t_ns, d)) < 0)
+		return rc;
+	if (size == 0) {
+		r->skipped++;
+		r->skip_reason = "zero-size requests";
+		return 0;
+	}
+	int vm = record_vm(r, st, &f[1], disk, d);
+	if (vm < 0)
+		return vm;
+	rec->kind = TRC_BLK;
+	rec->line = r->lines.line;
+	b->vm = vm;
+	b->offset_b = (int64_t)off;
+	b->size_b = (int64_t)size;
+	b->latency_ns = (int64_t)rt * MSR_TICK_NS;
+	b->disk = 0;
+	return 1;
+}
+
+static int is_blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t')
+			return 0;
+	return 1;
+}
+
+static int next_msr(struct trc_reader *r, struct trc_record *rec,
+		    struct jv_diag *d)
+{
+	struct msr_state *st = r->priv;
+	char *line;
+	size_t len;
+	for (;;) {
+		int rc = trc_lines_next(&r->lines, &line, &len, d);
+		if (rc <= 0)
+			return rc;
+		if (is_blank(line, len))
+			continue;
+		if (r->lines.line == 1 && strcase_eq(line, len, MSR_HEADER))
+			continue;
+		rc = parse_row(r, st, line, len, rec, d);
+		if (rc != 0)
+			return rc;
+	}
+}
 
 const struct trc_format trc_fmt_msr = {
-	"msr", TRC_BLK, probe_none, open_none, next_none, close_none, mem_none,
+	"msr", TRC_BLK, probe, open_msr, next_msr, close_msr, mem_msr,
 };
