@@ -1,7 +1,7 @@
 /*
  * cli: `joulevisor SUBCOMMAND [options]` (design §7).
  *
- * Subcommands available now: run, help. The others of the design (trace,
+ * Subcommands available now: run, trace, help. The others of the design (
  * reproduce, compare, calib, live, plot, sweep, regress, db) are listed in
  * the help with their state and answer "not available in this version"
  * with exit 2 until they land.
@@ -11,13 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/cli_trace.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
 
 #define CLI_MAX_OVERRIDES 256
 #define CLI_CMDLINE_MAX 8192
 
-static const char *const PLANNED[] = {"trace", "reproduce", "compare", "calib", "live",
+static const char *const PLANNED[] = {"reproduce", "compare", "calib", "live",
 				      "plot", "sweep", "regress", "db", NULL};
 
 static void usage(FILE *f)
@@ -29,10 +30,11 @@ static void usage(FILE *f)
 	      "\n"
 	      "commands:\n"
 	      "  run SCENARIO     simulate or replay a scenario, write the run directory\n"
+	      "  trace SUBCMD     import, convert, inspect traces (`joulevisor trace --help`)\n"
 	      "  help [TOPIC]     this text; `help scenario` lists every scenario option;\n"
 	      "                   `help run` the options of run\n"
 	      "\n"
-	      "planned (not available in this version): trace, reproduce, compare, calib,\n"
+	      "planned (not available in this version): reproduce, compare, calib,\n"
 	      "live, plot, sweep, regress, db\n"
 	      "\n"
 	      "exit codes: 0 success, 1 runtime failure (write error, invariant violated),\n"
@@ -186,6 +188,8 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
 	}
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 1, argv + 1, out, err, cmdline);
+	if (strcmp(cmd, "trace") == 0)
+		return cli_trace_main(argc - 1, argv + 1, out, err);
 	for (int i = 0; PLANNED[i]; i++)
 		if (strcmp(cmd, PLANNED[i]) == 0) {
 			fprintf(err, "joulevisor: '%s' is not available in this version\n", cmd);
