@@ -312,8 +312,9 @@ static int cmd_copy(const struct topts *o, FILE *out, FILE *err)
 			"(use --unmapped=skip to drop them):\n", o->in, n_unmapped);
 		for (int i = 0; i < nun; i++)
 			if (unmapped[i])
-				fprintf(err, "  %s [%s]: %" PRIu64 " records\n", trc_vm_name(r, i),
-					trc_vm_attrs(r, i), unmapped[i]);
+				fprintf(err, "  %s%s%s%s: %" PRIu64 " records\n", trc_vm_name(r, i),
+					trc_vm_attrs(r, i)[0] ? " [" : "", trc_vm_attrs(r, i),
+					trc_vm_attrs(r, i)[0] ? "]" : "", unmapped[i]);
 		trc_writer_abort(w);
 		trc_close(r);
 		free(unmapped);

@@ -72,6 +72,7 @@
 #include "sim/evq.h"
 #include "sim/power.h"
 #include "traces/trc.h"
+#include "traces/trc_map.h"
 
 #define NS_PER_S 1000000000LL
 #define WORK_FOREVER INT64_MAX
@@ -157,6 +158,7 @@ struct mtrace {
 	struct trc_reader *r;
 	const char *path;
 	int kind, mode;
+	int native;                 /* a native format (records name scenario VMs) */
 	int owner_vm;               /* section that named it, -1 for pmc_log */
 	int ctr_map[TRC_MAX_COUNTERS]; /* trace counter -> scenario counter */
 	int *vm_map;                /* reader vm -> scenario vm (-2 unresolved) */
@@ -1039,13 +1041,39 @@ static int trace_vm(struct machine *m, struct mtrace *t, int rvm, long line)
 	if (t->vm_map[rvm] != -2)
 		return t->vm_map[rvm];
 	const char *name = trc_vm_name(t->r, rvm);
-	int idx = scn_vm_index(m->s, name);
-	if (idx < 0 && t->kind == TRC_PMC &&
+	const char *attrs = trc_vm_attrs(t->r, rvm);
+	int idx = -2, any_rule = 0;
+	/* 1. [vm] match rules, in scenario order */
+	for (int i = 0; i < m->nvm && idx == -2; i++) {
+		if (!m->s->vm[i].match[0])
+			continue;
+		any_rule = 1;
+		struct trc_map_rule rule;
+		char why[160];
+		if (trc_map_parse(m->s->vm[i].match, i, &rule, why) == 0 &&
+		    trc_map_matches(&rule, name, attrs))
+			idx = i;
+	}
+	/* 2. a VM of that name; the idle vCPU of a PMC log */
+	if (idx == -2) {
+		int byname = scn_vm_index(m->s, name);
+		idx = byname >= 0 ? byname : -2;
+	}
+	if (idx == -2 && t->kind == TRC_PMC &&
 	    (strcmp(name, "idle") == 0 || strcmp(name, "hypervisor") == 0))
 		idx = -1;
-	else if (idx < 0) {
-		jv_diag_set(m->d, JV_EUNKNOWN, t->path, line,
-			    "vm: unknown VM '%s' (not a [vm] section of the scenario)", name);
+	/* 3. a foreign trace without mapping rules belongs to the VM naming it */
+	if (idx < -1 && !any_rule && !t->native && t->owner_vm >= 0)
+		idx = t->owner_vm;
+	if (idx < -1) {
+		if (t->native || any_rule)
+			jv_diag_set(m->d, JV_EUNKNOWN, t->path, line,
+				    "vm: unknown VM '%s'%s%s%s (not a [vm] section of the scenario, "
+				    "and no [vm] match rule takes it)", name, attrs[0] ? " [" : "",
+				    attrs, attrs[0] ? "]" : "");
+		else
+			jv_diag_set(m->d, JV_EUNKNOWN, t->path, line, "vm: record of '%s' has no VM",
+				    name);
 		fail(m, JV_EUNKNOWN);
 		return -3;
 	}
@@ -1575,9 +1603,19 @@ static void snap_event(struct evq *q, struct evq_event *ev, void *arg)
 static int open_trace(struct machine *m, struct mtrace *t, const char *path, int owner,
 		      int mode, struct jv_diag *d)
 {
-	int rc = trc_open(path, "auto", &t->r, d);
+	struct trc_open_opts oo = {0};
+	const char *fmt = "auto";
+	if (owner >= 0) {
+		oo.time_unit_ns = m->s->vm[owner].trace_time_unit_ns;
+		fmt = m->s->vm[owner].trace_format;
+	}
+	int rc = trc_open_opts(path, fmt, &oo, &t->r, d);
 	if (rc)
 		return rc;
+	static const char *const natives[] = {"pmc", "pmc-interval", "blk", "blk-interval", "bin"};
+	for (size_t i = 0; i < sizeof natives / sizeof natives[0]; i++)
+		if (strcmp(trc_format_name(t->r), natives[i]) == 0)
+			t->native = 1;
 	t->path = path;
 	t->kind = trc_kind(t->r);
 	t->mode = mode;

@@ -45,6 +45,7 @@
  */
 #include "sim/scenario.h"
 #include "models/throttle.h"
+#include "traces/trc_map.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -2021,6 +2022,13 @@ static int finalize(struct ld *L)
 			return rc;
 	if ((rc = finalize_manager(L)))
 		return rc;
+	int mo = find_opt(SCN_SEC_VM, "match");
+	for (int i = 0; i < s->n_vms; i++) {
+		struct trc_map_rule rule;
+		char why[160];
+		if (s->vm[i].match[0] && trc_map_parse(s->vm[i].match, i, &rule, why))
+			return opt_err(L, JV_EPARSE, mo, 1 + i, org_at(L, mo, 1 + i), "%s", why);
+	}
 	return record_inputs(L);
 }
 

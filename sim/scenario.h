@@ -124,6 +124,9 @@ struct scn_vm {
 	int n_traces;
 	char *trace[SCN_MAX_TRACES];
 	int trace_mode;          /* scn_replay_mode; default global.replay_mode */
+	char trace_format[SCN_NAME_MAX]; /* reader of the VM's traces, default "auto" */
+	int64_t trace_time_unit_ns; /* time unit of headerless formats, 0 = the format's */
+	char match[256];         /* KEY=VALUE[,...]: records this VM takes from any trace */
 	uint32_t tickets;        /* scheduler share, default 100 */
 	/* host-level energy manager (paper §3.3.6) */
 	double cpu_limit_w;      /* active CPU power the VM may consume directly; 0 none */

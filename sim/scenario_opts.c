@@ -194,6 +194,15 @@ const struct scn_opt scn_opt_table[] = {
 	VM("trace_mode", SCN_T_ENUM, trace_mode, .def = "default",
 	   .allowed = trace_modes, .enum_base = -1,
 	   .help = "replay mode of this VM's traces (default: global.replay_mode)"),
+	VM("trace_format", SCN_T_STRING, trace_format, .def = "auto",
+	   .help = "reader of the trace files: auto, pmc, pmc-interval, blk, bin, blktrace, "
+		   "blkparse, msr, spc, disksim, fio, vscsi, perf-stat, perf-script"),
+	VM("trace_time_unit", SCN_T_TIME, trace_time_unit_ns, .def = "0ns", .min = "0ns",
+	   .max = "1h", .help = "time unit of the trace's timestamps where the format has "
+		   "no fixed one (DiskSim: default 1ms), 0 = the format's"),
+	VM("match", SCN_T_STRING, match, .def = "", .flags = SCN_F_EMPTY_OK | SCN_F_GUEST_ONLY,
+	   .help = "KEY=VALUE[,KEY=VALUE...]: trace records whose source keys match belong to "
+		   "this VM (keys: host disk device asu pid comm cgroup file name)"),
 	VM("tickets", SCN_T_UINT32, tickets, .def = "100", .min = "1",
 	   .max = "1000000", .help = "stride-scheduler share"),
 	VM("cpu_limit", SCN_T_POWER, cpu_limit_w, .def = "0W", .min = "0W",
