@@ -1,27 +1,350 @@
-/* fmt_spc: placeholder until the spc reader lands (it claims no file). */
+/*
+ * fmt_spc: reader of SPC block traces (Storage Performance Council, "SPC
+ * Trace File Format Specification", revision 1.0.1, 2002), the format of
+ * the UMass Trace Repository's OLTP (Financial1/2) and WebSearch1..3
+ * traces.
+ *
+ * Problem: the files are headerless CSV in application units (ASU) and
+ * 512-byte blocks with real-valued seconds; they must become TRC_BLK
+ * records with integer nanoseconds, one VM per ASU, every malformed line
+ * reported as "FILE:LINE: field: reason".
+ *
+ * Format: one request per line, comma-separated,
+ *   ASU,LBA,Size,Opcode,Timestamp[,optional fields...]
+ *   ASU        application specific unit, 0-based integer
+ *   LBA        block offset in the ASU; blocks of 512 bytes (the UMass
+ *              traces' block size)
+ *   Size       bytes (0 is legal per the specification)
+ *   Opcode     one character: R/r read, W/w write
+ *   Timestamp  seconds from the start of the trace, a decimal number
+ *              such as 0.026214
+ * e.g. "0,303567,3584,w,0.000000". Fields may have spaces or tabs around
+ * them (allowed since revision 1.0.1); fields after the fifth are ignored.
+ * Blank lines are skipped; CRLF is fine.
+ *
+ * Strategy: split at commas in place, trim, check each field with its own
+ * parser. Time: the Timestamp is read exactly as fixed-point (up to 9
+ * fraction digits kept, further digits truncated), t_ns = Timestamp -
+ * first Timestamp (so the first line is at 0); going backwards is an
+ * error (JV_EORDER). offset_b = LBA * 512, size_b = Size, latency -1
+ * (the format has none), disk 0. VM "asu<ASU>" (asu0, asu1...) with the
+ * mapping key "asu=<ASU>"; the last VM is cached.
+ *
+ * Skipped (counted by trc_skipped()): zero-size requests. Limits: ASU <=
+ * 999999; LBA * 512 and LBA * 512 + Size <= 2^63 - 1; Timestamp < ~292
+ * years; plain decimal numbers (no sign, no exponent); lines <= 64 KiB.
+ */
 #include "traces/trc_impl.h"
 
-static int probe_none(const char *head, size_t len)
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPC_MIN_FIELDS 5
+#define SPC_BLOCK_B 512
+#define SPC_ASU_MAX 999999u
+#define NS_PER_S INT64_C(1000000000)
+#define FRAC_DIGITS 9 /* nanoseconds */
+#define SPC_FIELD_LIST "ASU,LBA,Size,Opcode,Timestamp"
+
+struct fld {
+	const char *s;
+	size_t n;
+};
+
+struct spc_state {
+	int have_t0;
+	int64_t t0;       /* first Timestamp, ns */
+	int64_t prev;     /* previous Timestamp, ns */
+	long prev_line;
+	int last_vm;      /* -1 before the first record */
+	uint64_t last_asu;
+};
+
+static int probe(const char *head, size_t len)
 {
-	(void)head;
+	(void)head; /* headerless: only used when named */
 	(void)len;
 	return 0;
 }
 
-static int open_none(struct trc_reader *r, struct jv_diag *d)
+static int open_spc(struct trc_reader *r, struct jv_diag *d)
 {
-	return jv_diag_set(d, JV_EUNKNOWN, r->name, 0, "format 'spc' is not available yet");
+	struct spc_state *st = calloc(1, sizeof *st);
+	if (!st)
+		return jv_diag_set(d, JV_ENOMEM, r->name, 0, "out of memory");
+	st->last_vm = -1;
+	r->priv = st;
+	return 0;
 }
 
-static int next_none(struct trc_reader *r, struct trc_record *rec, struct jv_diag *d)
+static void close_spc(struct trc_reader *r)
 {
-	(void)rec;
-	return jv_diag_set(d, JV_EUNKNOWN, r->name, 0, "format 'spc' is not available yet");
+	free(r->priv);
+	r->priv = NULL;
 }
 
-static void close_none(struct trc_reader *r) { (void)r; }
-static size_t mem_none(const struct trc_reader *r) { (void)r; return 0; }
+static size_t mem_spc(const struct trc_reader *r)
+{
+	(void)r;
+	return sizeof(struct spc_state);
+}
+
+/* ---- fields ------------------------------------------------------------ */
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Split at commas into f[0..max), each field trimmed of spaces and tabs;
+ * returns the number of fields. */
+static int split_commas(const char *line, size_t len, struct fld *f, int max)
+{
+	int n = 0;
+	const char *p = line, *end = line + len;
+	for (;;) {
+		const char *c = memchr(p, ',', (size_t)(end - p));
+		const char *e = c ? c : end;
+		if (n < max) {
+			const char *s = p;
+			while (s < e && is_space(*s))
+				s++;
+			const char *t = e;
+			while (t > s && is_space(t[-1]))
+				t--;
+			f[n].s = s;
+			f[n].n = (size_t)(t - s);
+		}
+		n++;
+		if (!c)
+			return n;
+		p = c + 1;
+	}
+}
+
+static int all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned)(unsigned char)s[i] - '0' > 9)
+			return 0;
+	return n > 0;
+}
+
+static int get_u64(const struct trc_reader *r, const char *name,
+		   const struct fld *f, uint64_t max, uint64_t *out,
+		   struct jv_diag *d)
+{
+	char q[80];
+	long ln = r->lines.line;
+	if (f->n == 0)
+		return jv_diag_set(d, JV_EPARSE, r->name, ln,
+				   "%s: empty field, expected an unsigned integer",
+				   name);
+	trc_quote(q, sizeof q, f->s, f->n);
+	if (!all_digits(f->s, f->n)) {
+		if (f->s[0] == '-' && all_digits(f->s + 1, f->n - 1))
+			return jv_diag_set(d, JV_ERANGE, r->name, ln,
+					   "%s: negative value '%s'", name, q);
+		return jv_diag_set(d, JV_EPARSE, r->name, ln,
+				   "%s: not an unsigned integer '%s'", name, q);
+	}
+	uint64_t v = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		unsigned dg = (unsigned)(unsigned char)f->s[i] - '0';
+		if (v > max / 10 || dg > max - v * 10)
+			return jv_diag_set(d, JV_ERANGE, r->name, ln,
+					   "%s: out of range '%s' (max %" PRIu64 ")",
+					   name, q, max);
+		v = v * 10 + dg;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Decimal seconds "D+[.D*]" or ".D+" into nanoseconds (fraction digits
+ * beyond the ninth are truncated). */
+static int get_seconds(const struct trc_reader *r, const char *name,
+		       const struct fld *f, int64_t *out, struct jv_diag *d)
+{
+	char q[80];
+	long ln = r->lines.line;
+	if (f->n == 0)
+		return jv_diag_set(d, JV_EPARSE, r->name, ln,
+				   "%s: empty field, expected seconds", name);
+	trc_quote(q, sizeof q, f->s, f->n);
+	const char *dot = memchr(f->s, '.', f->n);
+	size_t ni = dot ? (size_t)(dot - f->s) : f->n;
+	size_t nf = dot ? f->n - ni - 1 : 0;
+	const char *fr = dot ? dot + 1 : NULL;
+	if ((ni && !all_digits(f->s, ni)) || (nf && !all_digits(fr, nf)) ||
+	    ni + nf == 0) {
+		if (f->s[0] == '-' && f->n > 1 &&
+		    ((unsigned)(unsigned char)f->s[1] - '0' <= 9 ||
+		     f->s[1] == '.'))
+			return jv_diag_set(d, JV_ERANGE, r->name, ln,
+					   "%s: negative value '%s'", name, q);
+		return jv_diag_set(d, JV_EPARSE, r->name, ln,
+				   "%s: not a decimal number of seconds '%s'",
+				   name, q);
+	}
+	uint64_t s = 0, frac = 0;
+	for (size_t i = 0; i < ni; i++) {
+		s = s * 10 + (unsigned)(f->s[i] - '0');
+		if (s > (uint64_t)INT64_MAX / NS_PER_S)
+			return jv_diag_set(d, JV_ERANGE, r->name, ln,
+					   "%s: out of range '%s' (max %" PRId64
+					   " s)", name, q, INT64_MAX / NS_PER_S);
+	}
+	for (size_t i = 0; i < FRAC_DIGITS; i++)
+		frac = frac * 10 + (i < nf ? (unsigned)(fr[i] - '0') : 0);
+	if (s * NS_PER_S > (uint64_t)INT64_MAX - frac)
+		return jv_diag_set(d, JV_ERANGE, r->name, ln,
+				   "%s: out of range '%s'", name, q);
+	*out = (int64_t)(s * NS_PER_S + frac);
+	return 0;
+}
+
+static int get_opcode(const struct trc_reader *r, const struct fld *f,
+		      int32_t *op, struct jv_diag *d)
+{
+	char q[80];
+	if (f->n == 1 && (f->s[0] == 'R' || f->s[0] == 'r'))
+		*op = TRC_OP_READ;
+	else if (f->n == 1 && (f->s[0] == 'W' || f->s[0] == 'w'))
+		*op = TRC_OP_WRITE;
+	else
+		return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
+				   "Opcode: expected 'R', 'r', 'W' or 'w', found '%s'",
+				   trc_quote(q, sizeof q, f->s, f->n));
+	return 0;
+}
+
+/* ---- records ------------------------------------------------------------- */
+
+static int record_vm(struct trc_reader *r, struct spc_state *st,
+		     uint64_t asu, struct jv_diag *d)
+{
+	if (st->last_vm >= 0 && asu == st->last_asu)
+		return st->last_vm;
+	char nm[32], attrs[48];
+	int n = snprintf(nm, sizeof nm, "asu%" PRIu64, asu);
+	int before = r->vms.n;
+	int vm = trc_names_intern(&r->vms, nm, (size_t)n,
+				  trc_names_hash(nm, (size_t)n));
+	if (vm == JV_ELIMIT)
+		return jv_diag_set(d, JV_ELIMIT, r->name, r->lines.line,
+				   "ASU: too many distinct ASUs (more than %d "
+				   "VM names) at '%s'", TRC_MAX_VMS, nm);
+	if (vm < 0)
+		return jv_diag_set(d, JV_ENOMEM, r->name, r->lines.line,
+				   "out of memory");
+	if (r->vms.n != before) {
+		snprintf(attrs, sizeof attrs, "asu=%" PRIu64, asu);
+		if (trc_names_set_attrs(&r->vms, vm, attrs) < 0)
+			return jv_diag_set(d, JV_ENOMEM, r->name,
+					   r->lines.line, "out of memory");
+	}
+	st->last_vm = vm;
+	st->last_asu = asu;
+	return vm;
+}
+
+static int record_time(struct trc_reader *r, struct spc_state *st,
+		       int64_t t, int64_t *t_ns, struct jv_diag *d)
+{
+	long ln = r->lines.line;
+	if (!st->have_t0) {
+		st->have_t0 = 1;
+		st->t0 = t;
+	} else if (t < st->prev) {
+		return jv_diag_set(d, JV_EORDER, r->name, ln,
+				   "Timestamp: time goes backwards (%" PRId64
+				   ".%09" PRId64 " s < %" PRId64 ".%09" PRId64
+				   " s at line %ld)",
+				   t / NS_PER_S, t % NS_PER_S,
+				   st->prev / NS_PER_S, st->prev % NS_PER_S,
+				   st->prev_line);
+	}
+	st->prev = t;
+	st->prev_line = ln;
+	*t_ns = t - st->t0;
+	return 0;
+}
+
+static int parse_row(struct trc_reader *r, struct spc_state *st,
+		     const char *line, size_t len, struct trc_record *rec,
+		     struct jv_diag *d)
+{
+	struct fld f[SPC_MIN_FIELDS];
+	int nf = split_commas(line, len, f, SPC_MIN_FIELDS);
+	if (nf < SPC_MIN_FIELDS)
+		return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
+				   "expected at least %d fields (" SPC_FIELD_LIST
+				   "[,...]), found %d", SPC_MIN_FIELDS, nf);
+	struct trc_blk *b = &rec->u.blk;
+	uint64_t asu, lba, size;
+	int64_t t;
+	int rc;
+	if ((rc = get_u64(r, "ASU", &f[0], SPC_ASU_MAX, &asu, d)) < 0 ||
+	    (rc = get_u64(r, "LBA", &f[1], (uint64_t)INT64_MAX / SPC_BLOCK_B,
+			  &lba, d)) < 0 ||
+	    (rc = get_u64(r, "Size", &f[2], INT64_MAX, &size, d)) < 0 ||
+	    (rc = get_opcode(r, &f[3], &b->op, d)) < 0 ||
+	    (rc = get_seconds(r, "Timestamp", &f[4], &t, d)) < 0)
+		return rc;
+	uint64_t off = lba * SPC_BLOCK_B;
+	if (size > (uint64_t)INT64_MAX - off)
+		return jv_diag_set(d, JV_ERANGE, r->name, r->lines.line,
+				   "Size: request end LBA * 512 + Size beyond "
+				   "%" PRId64 " bytes", INT64_MAX);
+	if ((rc = record_time(r, st, t, &b->t_ns, d)) < 0)
+		return rc;
+	if (size == 0) {
+		r->skipped++;
+		r->skip_reason = "zero-size requests";
+		return 0;
+	}
+	int vm = record_vm(r, st, asu, d);
+	if (vm < 0)
+		return vm;
+	rec->kind = TRC_BLK;
+	rec->line = r->lines.line;
+	b->vm = vm;
+	b->offset_b = (int64_t)off;
+	b->size_b = (int64_t)size;
+	b->latency_ns = -1;
+	b->disk = 0;
+	return 1;
+}
+
+static int is_blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!is_space(s[i]))
+			return 0;
+	return 1;
+}
+
+static int next_spc(struct trc_reader *r, struct trc_record *rec,
+		    struct jv_diag *d)
+{
+	struct spc_state *st = r->priv;
+	char *line;
+	size_t len;
+	for (;;) {
+		int rc = trc_lines_next(&r->lines, &line, &len, d);
+		if (rc <= 0)
+			return rc;
+		if (is_blank(line, len))
+			continue;
+		rc = parse_row(r, st, line, len, rec, d);
+		if (rc != 0)
+			return rc;
+	}
+}
 
 const struct trc_format trc_fmt_spc = {
-	"spc", TRC_BLK, probe_none, open_none, next_none, close_none, mem_none,
+	"spc", TRC_BLK, probe, open_spc, next_spc, close_spc, mem_spc,
 };
