@@ -69,6 +69,7 @@
 #include "models/shaper.h"
 #include "models/throttle.h"
 #include "models/vpmc.h"
+#include "base/jv_signal.h"
 #include "sim/evq.h"
 #include "sim/power.h"
 #include "traces/trc.h"
@@ -259,6 +260,7 @@ struct machine {
 	int any_cpu_limit, any_disk_limit;
 	int64_t last_snap_ns;
 	int64_t end_ns;
+	int interrupted;    /* a SIGINT/SIGTERM stopped the run at last_snap_ns */
 	int err;
 	struct jv_diag *d;
 	struct machine_stats st;
@@ -1305,10 +1307,22 @@ static int trace_read_ahead(struct machine *m, struct mtrace *t)
 /* ---------------------------------------------------------------------- */
 /* periodic: manager log reads, idle ticks, snapshots                      */
 
+/* A stop request (SIGINT/SIGTERM) ends the run at the current time. */
+static int check_interrupt(struct machine *m)
+{
+	if (!m->interrupted && jv_signal_pending()) {
+		m->interrupted = 1;
+		evq_stop(&m->q);
+	}
+	return m->interrupted;
+}
+
 static void read_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
 	(void)ev;
+	if (check_interrupt(m))
+		return;
 	if (m->cpu_replayed)
 		return;
 	for (int i = 0; i < m->ncpu; i++)
@@ -1595,6 +1609,7 @@ static void snap_event(struct evq *q, struct evq_event *ev, void *arg)
 	(void)ev;
 	if (q->now_ns > m->last_snap_ns && q->now_ns < m->end_ns)
 		snapshot(m, q->now_ns);
+	check_interrupt(m);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -2071,6 +2086,8 @@ int machine_run(struct machine *m, struct jv_diag *d)
 {
 	m->d = d;
 	m->st.events += evq_run_until(&m->q, m->end_ns);
+	if (m->interrupted && !(m->flags & MACHINE_PROBE))
+		m->end_ns = m->q.now_ns; /* what is complete is kept */
 	if (!m->err && m->end_ns > m->last_snap_ns)
 		snapshot(m, m->end_ns);
 	if (m->err && !d->err)
@@ -2129,6 +2146,8 @@ void machine_free(struct machine *m)
 }
 
 const struct ledger *machine_acct(const struct machine *m) { return m->acct; }
+int64_t machine_end_ns(const struct machine *m) { return m->end_ns; }
+int machine_interrupted(const struct machine *m) { return m->interrupted; }
 const struct ledger *machine_truth(const struct machine *m) { return m->truth; }
 const char *machine_no_truth_reason(const struct machine *m) { return m->no_truth_reason; }
 const struct machine_stats *machine_stats(const struct machine *m) { return &m->st; }

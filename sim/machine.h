@@ -75,6 +75,10 @@ int machine_run(struct machine *m, struct jv_diag *d);
 void machine_free(struct machine *m);
 
 const struct ledger *machine_acct(const struct machine *m);
+/* The simulated time the run reached: the duration, or less when a
+ * SIGINT/SIGTERM stopped it (machine_interrupted). */
+int64_t machine_end_ns(const struct machine *m);
+int machine_interrupted(const struct machine *m);
 /* NULL when the run has no complete truth (accounting-mode replays). */
 const struct ledger *machine_truth(const struct machine *m);
 const char *machine_no_truth_reason(const struct machine *m);

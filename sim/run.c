@@ -24,6 +24,7 @@
 #include "models/ledger.h"
 #include "sim/machine.h"
 #include "sim/out.h"
+#include "base/jv_signal.h"
 #include "base/units.h"
 
 #define RUN_DEFAULT_OUT "out"
@@ -207,7 +208,7 @@ static void control_metrics(const struct run_ctx *x, int vm, int disk, double li
 static void print_control_summary(FILE *f, struct out_run *out, const struct run_ctx *x)
 {
 	const struct scn *s = x->s;
-	int64_t dur = s->global.duration_ns;
+	int64_t dur = machine_end_ns(x->m);
 	for (int i = 0; i < s->n_vms; i++) {
 		const struct scn_vm *v = &s->vm[i];
 		const struct machine_vm_stats *st = machine_vm_stats(x->m, i);
@@ -314,7 +315,7 @@ static int write_guest_table(struct out_run *out, const struct scn *s, const str
 		const struct machine_cont_stats *cs = machine_cont_stats(m, k);
 		double i = truth ? cs->true_idle_j : cs->guest_idle_j;
 		double a = truth ? cs->true_active_j : cs->guest_active_j;
-		double dur_s = (double)s->global.duration_ns * 1e-9;
+		double dur_s = (double)machine_end_ns(m) * 1e-9;
 		if (!truth)
 			dur_s *= 1.0 + v->clock_drift_ppm * 1e-6; /* the guest's clock */
 		char dev[16];
@@ -375,11 +376,15 @@ static int write_summary(struct out_run *out, const struct scn *s, const struct 
 		return out_run_diag(out)->err ? out_run_diag(out)->err : JV_EIO;
 	const struct ledger *acct = machine_acct(m), *truth = machine_truth(m);
 	const struct machine_stats *st = machine_stats(m);
-	double dur_s = (double)s->global.duration_ns * 1e-9;
+	double dur_s = (double)machine_end_ns(m) * 1e-9;
 	char buf[32];
 	fprintf(f, "# joulevisor run summary\n");
 	fprintf(f, "scenario: %s\n", s->global.name);
-	fprintf(f, "duration_ns: %" PRId64 "\n", s->global.duration_ns);
+	fprintf(f, "duration_ns: %" PRId64 "\n", machine_end_ns(m));
+	if (machine_interrupted(m))
+		fprintf(f, "interrupted: yes (stopped by a signal at %" PRId64 " ns of %" PRId64
+			" ns; everything up to then is complete)\n", machine_end_ns(m),
+			s->global.duration_ns);
 	fprintf(f, "seed: %" PRIu64 "\n", s->global.seed);
 	fprintf(f, "interval_ns: %" PRId64 "\n", s->output.interval_ns);
 	fprintf(f, "cpu_idle_policy: %s\n", idle_policy_name(s->cpu.idle_policy));
@@ -499,10 +504,10 @@ static char *resolved_text(const struct scn *s)
 static void print_matrix(FILE *f, const struct scn *s, const struct machine *m, const char *dir)
 {
 	const struct ledger *l = machine_acct(m), *tr = machine_truth(m);
-	double dur_s = (double)s->global.duration_ns * 1e-9;
+	double dur_s = (double)machine_end_ns(m) * 1e-9;
 	char dbuf[32];
 	fprintf(f, "joulevisor: %s: %s simulated, outputs in %s\n", s->global.name,
-		units_fmt_time_ns(s->global.duration_ns, dbuf), dir);
+		units_fmt_time_ns(machine_end_ns(m), dbuf), dir);
 	fprintf(f, "%-16s %-7s %-10s %10s %10s %12s%s\n", "consumer", "device", "via", "idle_w",
 		"active_w", "total_j", tr ? "     true_j" : "");
 	for (int c = 0; c < ledger_n_consumers(l); c++)
@@ -598,6 +603,7 @@ int run_main(const struct run_opts *o, FILE *out, FILE *err)
 	x.dev_names = dnp;
 	struct machine_sink sink = {.ctx = &x, .snapshot = on_snapshot, .power_row = on_power,
 				    .control = on_control};
+	jv_signal_install();
 	rc = machine_new(s, 0, &sink, &m, &d);
 	x.m = m;
 	if (!rc)
@@ -609,7 +615,7 @@ int run_main(const struct run_opts *o, FILE *out, FILE *err)
 			d = *out_run_diag(run);
 		goto fail;
 	}
-	double dur_s = (double)s->global.duration_ns * 1e-9;
+	double dur_s = (double)machine_end_ns(m) * 1e-9;
 	rc = out_table_close(x.series);
 	if (!rc)
 		rc = out_table_close(x.power);
@@ -648,6 +654,9 @@ int run_main(const struct run_opts *o, FILE *out, FILE *err)
 		goto fail;
 	}
 	uint64_t viol = machine_stats(m)->conservation_violations;
+	int interrupted = machine_interrupted(m);
+	if (interrupted)
+		out_run_mark_incomplete(run);
 	char final_dir[RUN_PATH_MAX];
 	snprintf(final_dir, sizeof final_dir, "%s", out_run_dir(run));
 	rc = out_run_commit(run, &d);
@@ -656,7 +665,13 @@ int run_main(const struct run_opts *o, FILE *out, FILE *err)
 		goto fail;
 	if (!o->quiet)
 		print_matrix(out, s, m, final_dir);
-	if (viol) {
+	if (interrupted) {
+		int sig = jv_signal_pending();
+		fprintf(err, "joulevisor: %s: interrupted by signal %d at %.3f s simulated; "
+			"outputs up to then in %s (marked incomplete)\n", o->scenario, sig,
+			(double)machine_end_ns(m) * 1e-9, final_dir);
+		rc = jv_signal_exit_code(sig);
+	} else if (viol) {
 		fprintf(err, "joulevisor: %s: energy conservation violated in %" PRIu64
 			" device-interval(s); see %s/summary.txt\n", o->scenario, viol, final_dir);
 		rc = 1;
