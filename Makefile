@@ -13,7 +13,7 @@ PKGS := cmake gcc make pkg-config libc6-dev libsqlite3-dev libcsv-dev libgsl-dev
 # Optional at run time (figures); installed when root, never required.
 OPT_PKGS := gnuplot-nox
 
-.PHONY: all deps configure build demo test sanitize clean
+.PHONY: all deps configure build demo test sanitize memcheck fuzz clean
 
 all: build
 
@@ -45,11 +45,21 @@ demo: build
 	./$(BUILD)/joulevisor run scenarios/default.ini --force
 
 test: build
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -LE memcheck
+
+# The unit tests under valgrind memcheck (CI): zero errors, no definite leaks.
+memcheck: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -L memcheck
 
 # The CI's second pass: warnings as errors, AddressSanitizer + UBSan.
 sanitize:
 	$(MAKE) test BUILD=build-asan BUILD_TYPE=Debug CMAKE_FLAGS="-DJV_WERROR=ON -DJV_SANITIZE=ON"
 
+# libFuzzer targets (clang): FUZZ_SECONDS per target, fixed seed.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@command -v clang >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq clang libclang-rt-14-dev >/dev/null; } || true
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
