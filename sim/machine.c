@@ -255,7 +255,7 @@ struct machine {
 	int tsc, cyc;
 	int64_t quantum_ns;
 	struct power_sampler *power;
-	struct evq_event snap_ev, read_ev, tick_ev, end_ev;
+	struct evq_event snap_ev, snap_now_ev, read_ev, tick_ev, end_ev;
 	struct evq_event cpu_mgr_ev, disk_mgr_ev, shape_ev;
 	int any_cpu_limit, any_disk_limit;
 	int64_t last_snap_ns;
@@ -1603,13 +1603,24 @@ static void snapshot(struct machine *m, int64_t now)
 	}
 }
 
-static void snap_event(struct evq *q, struct evq_event *ev, void *arg)
+/* The snapshot itself runs after every event already queued for the same
+ * instant (periodic ticks, manager steps), so that an interval's charges
+ * are complete when it is checked and written. */
+static void snap_now_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
 	(void)ev;
 	if (q->now_ns > m->last_snap_ns && q->now_ns < m->end_ns)
 		snapshot(m, q->now_ns);
 	check_interrupt(m);
+}
+
+static void snap_event(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct machine *m = arg;
+	(void)ev;
+	if (evq_schedule(q, &m->snap_now_ev, q->now_ns))
+		fail(m, JV_ENOMEM);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1996,6 +2007,7 @@ static int assemble(struct machine *m, struct jv_diag *d)
 	evq_event_init(&m->read_ev, read_event, m);
 	evq_event_init(&m->tick_ev, tick_event, m);
 	evq_event_init(&m->snap_ev, snap_event, m);
+	evq_event_init(&m->snap_now_ev, snap_now_event, m);
 	evq_event_init(&m->cpu_mgr_ev, cpu_manager_event, m);
 	evq_event_init(&m->disk_mgr_ev, disk_manager_event, m);
 	evq_event_init(&m->shape_ev, shape_event, m);
