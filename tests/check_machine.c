@@ -314,6 +314,47 @@ START_TEST(test_blk_replay_modes)
 }
 END_TEST
 
+/* pmc-interval (per-VM deltas, as perf stat -I gives) in accounting and
+ * open modes, two VMs sharing the interval timestamps. */
+START_TEST(test_pmc_interval_modes)
+{
+	const char *tr = write_file("pi.csv", "# joulevisor pmc-interval v1\n"
+					      "t_ns,vm,ins\n"
+					      "10000000,a,1000000\n"
+					      "10000000,b,2000000\n"
+					      "20000000,a,3000000\n"
+					      "20000000,b,0\n");
+	static const char *const modes[] = {"accounting", "open"};
+	for (int i = 0; i < 2; i++) {
+		char text[1024];
+		snprintf(text, sizeof text,
+			 "[global]\nduration = 100ms\n[machine]\npreset = none\n"
+			 "[cpu]\nfreq = 1GHz\ncounters = tsc,ins\ncycles_counter = none\n"
+			 "weights = tsc:10nJ,ins:2nJ\n"
+			 "[vm a]\ntrace = %s\ntrace_mode = %s\n[vm b]\n", tr, modes[i]);
+		struct scn *s = load(text);
+		struct machine *m = run(s);
+		const struct ledger *a = machine_acct(m);
+		/* active: a (1e6 + 3e6) x 2 nJ, b 2e6 x 2 nJ, in both modes */
+		ck_assert_double_eq_tol(cell(a, "a", "cpu0", 0, LEDGER_ACTIVE), 8e-3, 1e-9);
+		ck_assert_double_eq_tol(cell(a, "b", "cpu0", 0, LEDGER_ACTIVE), 4e-3, 1e-9);
+		/* the CPU baseline over 100 ms, equal split */
+		ck_assert_double_eq_tol(cell(a, "a", "cpu0", 0, LEDGER_IDLE) +
+					cell(a, "b", "cpu0", 0, LEDGER_IDLE), 1.0, 1e-9);
+		if (i == 1) {
+			/* open: the VMs ran their intervals' CPU time (10 ms each) */
+			ck_assert_int_eq(machine_vm_stats(m, 0)->cpu_ns, 20000000);
+			ck_assert_int_eq(machine_vm_stats(m, 1)->cpu_ns, 20000000);
+			ck_assert_ptr_nonnull(machine_truth(m));
+		} else {
+			ck_assert_ptr_null(machine_truth(m));
+		}
+		machine_free(m);
+		scn_free(s);
+	}
+}
+END_TEST
+
 /* The para-virtual meters of the clients add up to the disk's energy
  * (with the unattributed cell): conservation through the meter path. */
 START_TEST(test_paravirtual_meter)
@@ -442,6 +483,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_blk_replay_modes);
 	tcase_add_test(tc, test_unknown_vm_in_trace);
 	tcase_add_test(tc, test_paravirtual_meter);
+	tcase_add_test(tc, test_pmc_interval_modes);
 	tcase_add_test(tc, test_conservation_random);
 	suite_add_tcase(s, tc);
 	return s;

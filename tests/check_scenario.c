@@ -601,8 +601,6 @@ static const struct {
 	  "e.ini:3: [vm a] driver: vm 'g' is not a driver (kind = guest)" },
 	{ "[global]\n[vm a]\nworkload = disk-stress\n", { 0 }, JV_EINVAL,
 	  "e.ini:2: vm 'a' does disk I/O but the scenario has no driver VM" },
-	{ "[vm a]\ntrace = t.csv\n", { 0 }, JV_EINVAL,
-	  "e.ini:1: vm 'a' does disk I/O but the scenario has no driver VM" },
 	{ "[vm d1]\nkind = driver\n[vm d2]\nkind = driver\n[vm a]\n"
 	  "workload = disk-stress\n", { 0 }, JV_EINVAL,
 	  "e.ini:5: vm 'a' does disk I/O and the scenario has 2 driver VMs: set "
