@@ -209,6 +209,7 @@ struct mvm {
 	struct mvm *driver;
 	struct mdisk *disk;
 	int client_slot;        /* index among its driver's clients */
+	int64_t pmci_prev_ns;   /* end of its last pmc-interval record */
 	struct shaper shaper;   /* driver: per-client request rings */
 	/* host-level energy manager */
 	double meas_cpu_j;      /* accounted active CPU energy, direct */
@@ -1128,8 +1129,13 @@ static void trace_cpu_account(struct machine *m, struct mtrace *t, int cpu, int 
 	ledger_meter(m->acct, dev_cpu(cpu), idle_j + active_j);
 	acct_cpu_idle(m, c, idle_j);
 	if (vm >= 0) {
+		/* busy time from the cycles counter when the trace records it (a
+		 * zero advance is an idle period), else the whole span */
+		int has_cyc = 0;
+		for (int i = 0; i < trc_n_counters(t->r); i++)
+			has_cyc |= m->cyc >= 0 && t->ctr_map[i] == m->cyc;
 		int64_t busy = span_ns;
-		if (m->cyc >= 0 && adv[m->cyc] > 0)
+		if (has_cyc)
 			busy = (int64_t)llround(adv[m->cyc] / m->freq_hz * 1e9);
 		if (!m->acct_split_guests)
 			idle_split_add_use(c->split_acct, vm, busy, active_j);
@@ -1162,6 +1168,43 @@ static void trace_closed_submit(struct machine *m, struct mtrace *t)
 		at = m->q.now_ns;
 	if (evq_schedule(&m->q, &t->ev, at))
 		fail(m, JV_ENOMEM);
+}
+
+/* Accounting-mode blk-interval record (aggregate statistics, e.g. live
+ * mode's cgroup or /proc I/O counters): the bytes moved, at the scenario's
+ * nominal rate, are device time at (active - idle) power, charged to the VM
+ * (via its driver, if it has one) and metered on the disk. */
+static void trace_blki_account(struct machine *m, struct mtrace *t, const struct trc_record *rec)
+{
+	const struct trc_blk_interval *b = &rec->u.blki;
+	int vm = trace_vm(m, t, b->vm, rec->line);
+	if (vm < 0)
+		return;
+	if (b->disk >= m->ndisk) {
+		jv_diag_set(m->d, JV_ERANGE, t->path, rec->line,
+			    "disk: disk%d but the scenario has %d disk(s)", b->disk, m->ndisk);
+		fail(m, JV_ERANGE);
+		return;
+	}
+	struct mvm *v = &m->vm[vm];
+	struct mdisk *dk = &m->disk[b->disk];
+	int64_t bytes = b->read_b + b->write_b;
+	double rate = m->s->disk.nominal_rate_bps > 0 ? m->s->disk.nominal_rate_bps
+						       : dk->acct.rate_bps;
+	double busy_s = rate > 0 ? (double)bytes / rate : 0.0;
+	double j = busy_s * (dk->acct.active_w - dk->acct.idle_w);
+	v->st.requests += (uint64_t)(b->reads + b->writes);
+	v->st.bytes += bytes;
+	if (j == 0.0)
+		return;
+	int ddev = dev_disk(m, dk->idx);
+	ledger_meter(m->acct, ddev, j);
+	ledger_charge(m->acct, v->consumer, ddev, v->driver ? v->driver->via : 0, LEDGER_ACTIVE, j);
+	int p = -1;
+	for (int i = 0; i < dk->n_part; i++)
+		if (dk->part_vm[i] == v->idx)
+			p = i;
+	idle_split_add_use(dk->split_acct, p, (int64_t)llround(busy_s * 1e9), j);
 }
 
 static void trace_event(struct evq *q, struct evq_event *ev, void *arg)
@@ -1202,12 +1245,15 @@ static void trace_event(struct evq *q, struct evq_event *ev, void *arg)
 		if (vm < 0)
 			return;
 		int cpu = m->vm[vm].vcpu.cpu;
-		int64_t span = p->t_ns - t->prev_t[0];
+		/* the interval of this VM: since its previous record (0 at first) */
+		int64_t span = p->t_ns - m->vm[vm].pmci_prev_ns;
+		m->vm[vm].pmci_prev_ns = p->t_ns;
 		if (t->mode == SCN_REPLAY_ACCOUNTING)
 			trace_cpu_account(m, t, cpu, vm, span, p->delta, 0);
 		else
 			trace_cpu_work(m, t, vm, span, p->delta);
-		t->prev_t[0] = p->t_ns;
+	} else if (rec->kind == TRC_BLK_INTERVAL) {
+		trace_blki_account(m, t, rec);
 	} else if (rec->kind == TRC_BLK) {
 		struct trc_blk *b = &rec->u.blk;
 		int vm = trace_vm(m, t, b->vm, rec->line);
@@ -1647,10 +1693,11 @@ static int open_trace(struct machine *m, struct mtrace *t, const char *path, int
 	t->mode = mode;
 	t->owner_vm = owner;
 	evq_event_init(&t->ev, trace_event, m);
-	if (t->kind == TRC_BLK_INTERVAL)
+	if (t->kind == TRC_BLK_INTERVAL && mode != SCN_REPLAY_ACCOUNTING)
 		return jv_diag_set(d, JV_EINVAL, path, 0,
 				   "blk-interval traces are aggregate statistics and cannot be "
-				   "replayed request by request (use a blk trace)");
+				   "replayed request by request (use a blk trace, or "
+				   "trace_mode = accounting)");
 	if (owner < 0 && t->kind != TRC_PMC)
 		return jv_diag_set(d, JV_EINVAL, path, 0,
 				   "[cpu] pmc_log must be a `pmc` log, this is a `%s` trace",
