@@ -1,8 +1,8 @@
 /*
  * cli: `joulevisor SUBCOMMAND [options]` (design §7).
  *
- * Subcommands available now: run, trace, help. The others of the design (
- * reproduce, compare, calib, live, plot, sweep, regress, db) are listed in
+ * Subcommands available now: run, trace, reproduce, plot, help. The others
+ * of the design (compare, calib, live, sweep, regress, db) are listed in
  * the help with their state and answer "not available in this version"
  * with exit 2 until they land.
  */
@@ -11,15 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/cli_calib.h"
 #include "sim/cli_trace.h"
+#include "sim/db.h"
+#include "sim/regress.h"
+#include "sim/sweep.h"
+#include "sim/live.h"
+#include "plots/plot.h"
+#include "sim/reproduce.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
 
 #define CLI_MAX_OVERRIDES 256
 #define CLI_CMDLINE_MAX 8192
 
-static const char *const PLANNED[] = {"reproduce", "compare", "calib", "live",
-				      "plot", "sweep", "regress", "db", NULL};
+static const char *const PLANNED[] = {"compare", "calib", "live", "sweep", "regress", "db",
+				      NULL};
 
 static void usage(FILE *f)
 {
@@ -30,12 +37,14 @@ static void usage(FILE *f)
 	      "\n"
 	      "commands:\n"
 	      "  run SCENARIO     simulate or replay a scenario, write the run directory\n"
+	      "  reproduce [FIG]  run the paper's figures, write figN.csv/png and report.md\n"
+	      "  plot RUNDIR      render the standard figures of a run directory (gnuplot)\n"
 	      "  trace SUBCMD     import, convert, inspect traces (`joulevisor trace --help`)\n"
 	      "  help [TOPIC]     this text; `help scenario` lists every scenario option;\n"
 	      "                   `help run` the options of run\n"
 	      "\n"
-	      "planned (not available in this version): reproduce, compare, calib,\n"
-	      "live, plot, sweep, regress, db\n"
+	      "planned (not available in this version): compare, calib, live, sweep,\n"
+	      "regress, db\n"
 	      "\n"
 	      "exit codes: 0 success, 1 runtime failure (write error, invariant violated),\n"
 	      "2 usage or input error, 3 regression found, 130/143 interrupted\n",
@@ -188,8 +197,24 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
 	}
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 1, argv + 1, out, err, cmdline);
+	if (strcmp(cmd, "reproduce") == 0)
+		return repro_cli(argc - 1, argv + 1, out, err);
+	if (strcmp(cmd, "plot") == 0)
+		return plot_cli(argc - 1, argv + 1, out, err);
 	if (strcmp(cmd, "trace") == 0)
 		return cli_trace_main(argc - 1, argv + 1, out, err);
+	if (strcmp(cmd, "sweep") == 0)
+		return sweep_cli(argc - 1, argv + 1, out, err);
+	if (strcmp(cmd, "regress") == 0)
+		return regress_cli(argc - 1, argv + 1, out, err);
+	if (strcmp(cmd, "db") == 0)
+		return db_cli(argc - 1, argv + 1, out, err);
+	if (strcmp(cmd, "live") == 0)
+		return live_main(argc - 1, argv + 1, out, err, cmdline);
+	if (strcmp(cmd, "compare") == 0)
+		return cli_compare_main(argc - 1, argv + 1, out, err, cmdline);
+	if (strcmp(cmd, "calib") == 0)
+		return cli_calib_main(argc - 1, argv + 1, out, err, cmdline);
 	for (int i = 0; PLANNED[i]; i++)
 		if (strcmp(cmd, PLANNED[i]) == 0) {
 			fprintf(err, "joulevisor: '%s' is not available in this version\n", cmd);
