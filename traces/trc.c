@@ -379,7 +379,14 @@ int trc_open_opts(const char *path, const char *format,
 	if (!r->path)
 		goto nomem;
 	r->name = strcmp(path, "-") == 0 ? "<stdin>" : r->path;
-	rc = open_fd(r, path, d);
+	/* blktrace per-CPU files: a missing PREFIX (PREFIX.blktrace.N or
+	 * PREFIX.N exist) or an empty X.blktrace.N opens its first non-empty
+	 * sibling; the blktrace reader merges the siblings from r->path */
+	char first[4096]; /* a path: PATH_MAX on Linux */
+	int bt = !format || strcmp(format, "auto") == 0 ||
+		 strcmp(format, "blktrace") == 0;
+	rc = open_fd(r, bt ? trc_blktrace_first(path, first, sizeof first) : path,
+		     d);
 	if (rc < 0)
 		goto fail;
 	rc = trc_lines_init(&r->lines, r->fd, r->name, 0);

@@ -125,6 +125,10 @@ extern const int trc_n_formats;
 /* Foreign formats, one file each (traces/fmt_*.c). */
 extern const struct trc_format trc_fmt_bin;         /* fmt_bin.c: native binary */
 extern const struct trc_format trc_fmt_blktrace;    /* fmt_blktrace.c */
+/* blktrace per-CPU files (fmt_blktrace.c): the file trc_open should open
+ * for path: the first non-empty sibling PREFIX.blktrace.N / PREFIX.N when
+ * path names per-CPU files (copied into out), else path itself. */
+const char *trc_blktrace_first(const char *path, char *out, size_t out_b);
 extern const struct trc_format trc_fmt_blkparse;    /* fmt_blkparse.c */
 extern const struct trc_format trc_fmt_msr;         /* fmt_msr.c: MSR Cambridge / SNIA */
 extern const struct trc_format trc_fmt_spc;         /* fmt_spc.c: SPC / UMass */
@@ -192,5 +196,20 @@ int trc_order_check(struct trc_order *o, const struct trc_record *rec,
 /* Copy s into out (size out_b) for a diagnostic: at most ~60 characters,
  * non-printable bytes as '?', "..." when cut. Returns out. */
 char *trc_quote(char *out, size_t out_b, const char *s, size_t len);
+
+/* ---- native binary writer encoders (fmt_bin.c; trc_csv_write.c) --------- */
+
+#define TRC_BIN_EXT ".jvt" /* trc_writer_open() writes binary for this */
+/* 1 when path names a binary trace (ends in TRC_BIN_EXT). */
+int trc_bin_wanted(const char *path);
+/* Encode the header for kind and counters into out (cap bytes): its size,
+ * or < 0 (JV_ELIMIT, d filled with "file: ..."). */
+long trc_bin_header(char *out, size_t cap, int kind, char *const *counters,
+		    int n, const char *file, struct jv_diag *d);
+/* Encoders returning the bytes written at out (at most 8 + 63 for a name,
+ * 16 + 8 x 16 for a record, 24 for the end entry). */
+size_t trc_bin_name(char *out, const char *name, size_t len);
+size_t trc_bin_record(char *out, const struct trc_record *rec, int n_counters);
+size_t trc_bin_end(char *out, uint64_t n_records, uint32_t n_names);
 
 #endif
