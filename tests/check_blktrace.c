@@ -382,7 +382,7 @@ START_TEST(test_queue_issue_complete_latency)
 	ck_assert_int_eq(rec.u.blk.size_b, 4096);
 	ck_assert_int_eq(rec.u.blk.op, TRC_OP_READ);
 	ck_assert_str_eq(trc_vm_name(r, rec.u.blk.vm), "77");
-	ck_assert_str_eq(trc_vm_attrs(r, rec.u.blk.vm), "pid=77,comm=fio,device=8,0");
+	ck_assert_str_eq(trc_vm_attrs(r, rec.u.blk.vm), "pid=77,comm=fio,device=8:0");
 	ck_assert_int_eq(trc_next(r, &rec, &d), 0);
 	trc_close(r);
 }
@@ -533,12 +533,12 @@ START_TEST(test_process_names)
 	static const struct {
 		const char *tail, *attrs;
 	} cases[] = {
-		{ "0 + 8 [(null)]", "pid=7,device=8,0" },
-		{ "0 + 8 [0]", "pid=7,comm=0,device=8,0" },
-		{ "0 + 8 [fio]", "pid=7,comm=fio,device=8,0" },
-		{ "0 + 8 [Web Content]", "pid=7,comm=Web Content,device=8,0" },
-		{ "0 + 8 [a,b=c]", "pid=7,comm=a_b_c,device=8,0" },
-		{ "0 + 8 []", "pid=7,device=8,0" },
+		{ "0 + 8 [(null)]", "pid=7,device=8:0" },
+		{ "0 + 8 [0]", "pid=7,comm=0,device=8:0" },
+		{ "0 + 8 [fio]", "pid=7,comm=fio,device=8:0" },
+		{ "0 + 8 [Web Content]", "pid=7,comm=Web Content,device=8:0" },
+		{ "0 + 8 [a,b=c]", "pid=7,comm=a_b_c,device=8:0" },
+		{ "0 + 8 []", "pid=7,device=8:0" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char text[256];
@@ -812,12 +812,12 @@ START_TEST(test_binary_notify_comm_and_cgroup)
 	jv_diag_clear(&d);
 	ck_assert_int_eq(trc_open(p, NULL, &r, &d), 0);
 	ck_assert_int_eq(trc_next(r, &rec, &d), 1);
-	ck_assert_str_eq(trc_vm_attrs(r, rec.u.blk.vm), "pid=42,comm=fio,device=8,16");
+	ck_assert_str_eq(trc_vm_attrs(r, rec.u.blk.vm), "pid=42,comm=fio,device=8:16");
 	ck_assert_int_eq(rec.u.blk.latency_ns, 600);
 	ck_assert_int_eq(rec.u.blk.op, TRC_OP_WRITE);
 	ck_assert_int_eq(rec.line, 48 + 16 + 48 + 24 + 48 + 8);
 	ck_assert_int_eq(trc_next(r, &rec, &d), 1);
-	ck_assert_str_eq(trc_vm_attrs(r, rec.u.blk.vm), "pid=43,comm=kwork,device=8,16");
+	ck_assert_str_eq(trc_vm_attrs(r, rec.u.blk.vm), "pid=43,comm=kwork,device=8:16");
 	ck_assert_int_eq(rec.u.blk.latency_ns, -1);
 	ck_assert_int_eq(rec.u.blk.t_ns, 100);
 	ck_assert_int_eq(trc_next(r, &rec, &d), 0);
