@@ -160,6 +160,8 @@ struct mtrace {
 	const char *path;
 	int kind, mode;
 	int native;                 /* a native format (records name scenario VMs) */
+	int n_ctr;                  /* trc_n_counters(r), cached for the record path */
+	int has_cyc;                /* it records the scenario's cycles counter */
 	int owner_vm;               /* section that named it, -1 for pmc_log */
 	int ctr_map[TRC_MAX_COUNTERS]; /* trace counter -> scenario counter */
 	int *vm_map;                /* reader vm -> scenario vm (-2 unresolved) */
@@ -272,6 +274,7 @@ struct machine {
 	int ntr;
 	struct mtrace *tr;
 	struct vpmc vpmc;   /* virtual PMCs of every VM */
+	int vpmc_used;      /* a guest with containers reads them */
 	/* pools */
 	struct work *free_work;
 	struct mreq *free_req;
@@ -376,6 +379,12 @@ static void acct_cpu_charge(struct machine *m, int cpu, int vm, int kind, double
 		v->st.hv_cpu_idle_j += j;
 	else
 		v->st.hv_cpu_active_j += j;
+	if (v->is_driver && cpu != v->vcpu.cpu) {
+		/* a share of another CPU's baseline: the driver runs (and passes
+		 * on) only on its own CPU, so it keeps this one */
+		ledger_charge(m->acct, v->consumer, dev_cpu(cpu), 0, kind, j);
+		return;
+	}
 	if (v->is_driver) {
 		v->probe_pool_j += j;
 		if (v->n_clients > 0)
@@ -398,7 +407,7 @@ static void truth_cpu_charge(struct machine *m, int cpu, int vm, int kind, doubl
 		return;
 	}
 	struct mvm *v = &m->vm[vm];
-	if (v->is_driver) {
+	if (v->is_driver && cpu == v->vcpu.cpu) {
 		v->truth_pool_j[kind] += j;
 		return;
 	}
@@ -423,17 +432,35 @@ static void acct_cpu_idle(struct machine *m, struct mcpu *c, double idle_j)
 	idle_split_add_idle(c->split_acct, idle_j);
 }
 
+/* The energy of one period. The machine's CPU models are weighted-PMC
+ * (assemble sets them); that model is computed here inline with the very
+ * arithmetic of models/cpu_energy.c (same terms in the same order, so the
+ * same doubles), which spares the hottest path an indirect call. Any other
+ * model goes through its ops table. */
+static inline void energy_period(const struct cpu_energy *e, int64_t dt_ns,
+				 const double *delta, double *idle_j, double *active_j)
+{
+	if (e->ops != &cpu_energy_weighted_pmc) {
+		cpu_energy_period(e, dt_ns, delta, idle_j, active_j);
+		return;
+	}
+	double act = 0.0;
+	for (int i = 0; i < e->n_counters; i++)
+		if (i != e->tsc_index)
+			act += e->weight_j[i] * delta[i];
+	*idle_j = e->tsc_index >= 0 ? e->weight_j[e->tsc_index] * delta[e->tsc_index] : 0.0;
+	*active_j = act;
+}
+
 /* ---------------------------------------------------------------------- */
 /* CPUs                                                                    */
 
 static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now);
 
 /* Account [seg_start, now) on CPU c: counters, truth energy, power. */
-static void cpu_advance(struct machine *m, struct mcpu *c, int64_t now)
+static void cpu_advance_seg(struct machine *m, struct mcpu *c, int64_t now)
 {
 	int64_t dt = now - c->seg_start_ns;
-	if (dt <= 0)
-		return;
 	const struct scn_cpu *sc = &m->s->cpu;
 	double sec = (double)dt * 1e-9;
 	double ticks = m->freq_hz * sec;
@@ -441,19 +468,22 @@ static void cpu_advance(struct machine *m, struct mcpu *c, int64_t now)
 	int n = sc->n_counters;
 	struct vcpu *v = c->cur;
 	struct work *w = v ? v->head : NULL;
-	for (int k = 0; k < n; k++) {
-		double x = 0.0;
-		if (k == m->tsc)
-			x = ticks;
-		else if (w && k == m->cyc)
-			x = ticks;
-		else if (w && w->rates)
-			x = w->rates[k] * sec;
-		ev[k] = x;
-		c->pend[k] += x;
-	}
+	/* the work's rates, then the unhalted cycles while it runs, then the
+	 * TSC, which always counts (the same values as a test per counter) */
+	if (w && w->rates)
+		for (int k = 0; k < n; k++)
+			ev[k] = w->rates[k] * sec;
+	else
+		for (int k = 0; k < n; k++)
+			ev[k] = 0.0;
+	if (w && m->cyc >= 0)
+		ev[m->cyc] = ticks;
+	if (m->tsc >= 0)
+		ev[m->tsc] = ticks;
+	for (int k = 0; k < n; k++)
+		c->pend[k] += ev[k];
 	double idle_j, active_j;
-	cpu_energy_period(&m->model_truth, dt, ev, &idle_j, &active_j);
+	energy_period(&m->model_truth, dt, ev, &idle_j, &active_j);
 	if (m->truth) {
 		ledger_meter(m->truth, dev_cpu(c->idx), idle_j + active_j);
 		idle_split_add_idle(c->split_truth, idle_j);
@@ -480,6 +510,14 @@ static void cpu_advance(struct machine *m, struct mcpu *c, int64_t now)
 	c->seg_start_ns = now;
 }
 
+/* Most calls find nothing to account (a record right after the event that
+ * advanced the CPU): test that before the call. */
+static inline void cpu_advance(struct machine *m, struct mcpu *c, int64_t now)
+{
+	if (now > c->seg_start_ns)
+		cpu_advance_seg(m, c, now);
+}
+
 /* Log one PMC record for the period since the last one and account it. */
 static void cpu_record(struct machine *m, struct mcpu *c, int64_t now)
 {
@@ -488,13 +526,14 @@ static void cpu_record(struct machine *m, struct mcpu *c, int64_t now)
 	if (dt <= 0)
 		return;
 	double idle_j, active_j;
-	cpu_energy_period(&m->model_acct, dt, c->pend, &idle_j, &active_j);
+	energy_period(&m->model_acct, dt, c->pend, &idle_j, &active_j);
 	ledger_meter(m->acct, dev_cpu(c->idx), idle_j + active_j);
 	acct_cpu_idle(m, c, idle_j);
 	if (c->rec_vm >= 0 && !m->acct_split_guests)
 		idle_split_add_use(c->split_acct, c->rec_vm, dt, active_j);
 	acct_cpu_charge(m, c->idx, c->rec_vm, LEDGER_ACTIVE, active_j);
-	vpmc_log(&m->vpmc, c->rec_vm, c->pend);
+	if (m->vpmc_used)
+		vpmc_log(&m->vpmc, c->rec_vm, c->pend);
 	memset(c->pend, 0, sizeof c->pend);
 	c->rec_start_ns = now;
 	c->rec_vm = c->cur ? c->cur->vm : -1;
@@ -1023,7 +1062,7 @@ static void bg_event(struct evq *q, struct evq_event *ev, void *arg)
 /* ---------------------------------------------------------------------- */
 /* trace replay                                                            */
 
-static int trace_read_ahead(struct machine *m, struct mtrace *t);
+static int trace_read_ahead(struct machine *m, struct mtrace *t, int run_now);
 
 static int trace_vm(struct machine *m, struct mtrace *t, int rvm, long line)
 {
@@ -1092,7 +1131,7 @@ static void trace_cpu_work(struct machine *m, struct mtrace *t, int vm, int64_t 
 		return;
 	struct mvm *v = &m->vm[vm];
 	double adv[NC] = {0};
-	for (int i = 0; i < trc_n_counters(t->r); i++)
+	for (int i = 0; i < t->n_ctr; i++)
 		if (t->ctr_map[i] >= 0)
 			adv[t->ctr_map[i]] = (double)delta[i];
 	int64_t run_ns = span_ns;
@@ -1118,24 +1157,21 @@ static void trace_cpu_account(struct machine *m, struct mtrace *t, int cpu, int 
 			      int64_t span_ns, const uint64_t *delta, int with_tsc)
 {
 	double adv[NC] = {0};
-	for (int i = 0; i < trc_n_counters(t->r); i++)
+	for (int i = 0; i < t->n_ctr; i++)
 		if (t->ctr_map[i] >= 0)
 			adv[t->ctr_map[i]] = (double)delta[i];
 	if (!with_tsc && m->tsc >= 0)
 		adv[m->tsc] = 0.0; /* the machine's own TSC gives the baseline */
 	double idle_j, active_j;
-	cpu_energy_period(&m->model_acct, span_ns, adv, &idle_j, &active_j);
+	energy_period(&m->model_acct, span_ns, adv, &idle_j, &active_j);
 	struct mcpu *c = &m->cpu[cpu];
 	ledger_meter(m->acct, dev_cpu(cpu), idle_j + active_j);
 	acct_cpu_idle(m, c, idle_j);
 	if (vm >= 0) {
 		/* busy time from the cycles counter when the trace records it (a
 		 * zero advance is an idle period), else the whole span */
-		int has_cyc = 0;
-		for (int i = 0; i < trc_n_counters(t->r); i++)
-			has_cyc |= m->cyc >= 0 && t->ctr_map[i] == m->cyc;
 		int64_t busy = span_ns;
-		if (has_cyc)
+		if (t->has_cyc)
 			busy = (int64_t)llround(adv[m->cyc] / m->freq_hz * 1e9);
 		if (!m->acct_split_guests)
 			idle_split_add_use(c->split_acct, vm, busy, active_j);
@@ -1207,28 +1243,28 @@ static void trace_blki_account(struct machine *m, struct mtrace *t, const struct
 	idle_split_add_use(dk->split_acct, p, (int64_t)llround(busy_s * 1e9), j);
 }
 
-static void trace_event(struct evq *q, struct evq_event *ev, void *arg)
+/* Run the record read ahead; 1 when the next one is due now (see
+ * trace_event). */
+static int trace_record(struct machine *m, struct mtrace *t)
 {
-	struct machine *m = arg;
-	struct mtrace *t = (struct mtrace *)((char *)ev - offsetof(struct mtrace, ev));
-	int64_t now = q->now_ns;
+	int64_t now = m->q.now_ns;
 	struct trc_record *rec = &t->rec;
 	m->st.trace_records++;
 	if (rec->kind == TRC_PMC) {
 		struct trc_pmc *p = &rec->u.pmc;
 		int vm = trace_vm(m, t, p->vm, rec->line);
 		if (vm < -1)
-			return;
+			return 0;
 		int cpu = p->cpu;
 		if (cpu >= m->ncpu) {
 			jv_diag_set(m->d, JV_ERANGE, t->path, rec->line,
 				    "cpu: cpu %d but the scenario has %d CPU(s)", cpu, m->ncpu);
 			fail(m, JV_ERANGE);
-			return;
+			return 0;
 		}
 		if (t->have_prev[cpu]) {
 			uint64_t delta[TRC_MAX_COUNTERS];
-			for (int i = 0; i < trc_n_counters(t->r); i++)
+			for (int i = 0; i < t->n_ctr; i++)
 				delta[i] = p->ctr[i] - t->prev_ctr[cpu][i];
 			int64_t span = p->t_ns - t->prev_t[cpu];
 			if (t->mode == SCN_REPLAY_ACCOUNTING)
@@ -1243,7 +1279,7 @@ static void trace_event(struct evq *q, struct evq_event *ev, void *arg)
 		struct trc_pmc_interval *p = &rec->u.pmci;
 		int vm = trace_vm(m, t, p->vm, rec->line);
 		if (vm < 0)
-			return;
+			return 0;
 		int cpu = m->vm[vm].vcpu.cpu;
 		/* the interval of this VM: since its previous record (0 at first) */
 		int64_t span = p->t_ns - m->vm[vm].pmci_prev_ns;
@@ -1258,24 +1294,24 @@ static void trace_event(struct evq *q, struct evq_event *ev, void *arg)
 		struct trc_blk *b = &rec->u.blk;
 		int vm = trace_vm(m, t, b->vm, rec->line);
 		if (vm < 0)
-			return;
+			return 0;
 		struct mvm *v = &m->vm[vm];
 		if (b->disk >= m->ndisk) {
 			jv_diag_set(m->d, JV_ERANGE, t->path, rec->line,
 				    "disk: disk%d but the scenario has %d disk(s)", b->disk, m->ndisk);
 			fail(m, JV_ERANGE);
-			return;
+			return 0;
 		}
 		if (t->mode != SCN_REPLAY_ACCOUNTING && !v->driver) {
 			jv_diag_set(m->d, JV_EINVAL, t->path, rec->line,
 				    "vm: VM '%s' has no driver VM to serve its requests", v->cfg->name);
 			fail(m, JV_EINVAL);
-			return;
+			return 0;
 		}
 		struct mreq *r = req_get(m);
 		if (!r) {
 			fail(m, JV_ENOMEM);
-			return;
+			return 0;
 		}
 		r->vm = v;
 		r->size_b = b->size_b;
@@ -1301,20 +1337,40 @@ static void trace_event(struct evq *q, struct evq_event *ev, void *arg)
 		: rec->kind == TRC_BLK ? rec->u.blk.t_ns : rec->u.blki.t_ns;
 	int64_t cur_end = rec->kind == TRC_BLK && rec->u.blk.latency_ns >= 0
 		? cur_t + rec->u.blk.latency_ns : cur_t;
-	if (trace_read_ahead(m, t) <= 0)
-		return;
+	int rc = trace_read_ahead(m, t, 1);
+	if (rc <= 0)
+		return 0;
 	if (t->mode == SCN_REPLAY_CLOSED && t->rec.kind == TRC_BLK) {
 		/* keep the recorded think time: gap after the previous completion */
 		int64_t think = t->rec.u.blk.t_ns - cur_end;
 		t->rec.u.blk.latency_ns = think > 0 ? think : 0;
-		return; /* submitted by client_next after the completion */
+		return 0; /* submitted by client_next after the completion */
 	}
 	(void)cur_t;
+	return rc == 2;
 }
 
+/* A trace record's event. The next record, when it is due before every
+ * queued event, runs at once in this loop: the queue would have popped it
+ * next anyway (its key would be the smallest), so the order of events is
+ * unchanged and the queue's push and pop are saved per record. */
+static void trace_event(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct machine *m = arg;
+	struct mtrace *t = (struct mtrace *)((char *)ev - offsetof(struct mtrace, ev));
+	(void)q;
+	while (trace_record(m, t))
+		m->st.events++; /* it counts as the event it would have been */
+}
+
+
 /* Read the next record and schedule it (open/accounting). Returns 1 if a
- * record is pending, 0 at EOF, < 0 on error. */
-static int trace_read_ahead(struct machine *m, struct mtrace *t)
+ * record is pending, 0 at EOF, < 0 on error. With run_now (from the
+ * record's own event), a record due strictly before every queued event,
+ * with the run going on, is not queued: the clock moves to it and 2 is
+ * returned for the caller to run it at once, exactly when the queue would
+ * have. */
+static int trace_read_ahead(struct machine *m, struct mtrace *t, int run_now)
 {
 	int rc = trc_next(t->r, &t->rec, m->d);
 	if (rc < 0) {
@@ -1344,6 +1400,10 @@ static int trace_read_ahead(struct machine *m, struct mtrace *t)
 	if (at > m->end_ns) {
 		m->st.trace_stopped++; /* reading stops at the run's duration */
 		return 1;
+	}
+	if (run_now && !m->q.stop && (m->q.n == 0 || at < m->q.heap[0]->t_ns)) {
+		m->q.now_ns = at; /* as evq_pop would set it */
+		return 2;
 	}
 	if (evq_schedule(&m->q, &t->ev, at))
 		fail(m, JV_ENOMEM);
@@ -1689,6 +1749,7 @@ static int open_trace(struct machine *m, struct mtrace *t, const char *path, int
 		if (strcmp(trc_format_name(t->r), natives[i]) == 0)
 			t->native = 1;
 	t->path = path;
+	t->n_ctr = trc_n_counters(t->r);
 	t->kind = trc_kind(t->r);
 	t->mode = mode;
 	t->owner_vm = owner;
@@ -1713,6 +1774,7 @@ static int open_trace(struct machine *m, struct mtrace *t, const char *path, int
 			return jv_diag_set(d, JV_EUNKNOWN, path, 2,
 					   "counter '%s' is not one of the scenario's [cpu] counters",
 					   cn);
+		t->has_cyc |= m->cyc >= 0 && t->ctr_map[i] == m->cyc;
 	}
 	return 0;
 }
@@ -1936,6 +1998,7 @@ static int assemble(struct machine *m, struct jv_diag *d)
 		if (!v->meter_j)
 			return JV_ENOMEM;
 		if (v->cfg->n_containers > 0) {
+			m->vpmc_used = 1;
 			v->cont = calloc((size_t)v->cfg->n_containers, sizeof *v->cont);
 			if (!v->cont || gm_init(&v->gm, v->cfg->n_containers,
 						(double)v->cfg->guest_period_ns * 1e-9))
@@ -2041,7 +2104,7 @@ static int assemble(struct machine *m, struct jv_diag *d)
 	}
 	if (!(m->flags & MACHINE_PROBE))
 		for (int i = 0; i < m->ntr; i++) {
-			rc = trace_read_ahead(m, &m->tr[i]);
+			rc = trace_read_ahead(m, &m->tr[i], 0);
 			if (rc < 0)
 				return rc;
 			if (rc > 0 && m->tr[i].mode == SCN_REPLAY_CLOSED &&

@@ -422,14 +422,14 @@ START_TEST(test_conservation_random)
 {
 	static const char *const pol[] = {"equal", "utilization", "proportional", "base"};
 	static const char *const bs[] = {"512B", "4KiB", "16KiB", "64KiB"};
-	for (int iter = 0; iter < 12; iter++) {
+	for (int iter = 0; iter < 16; iter++) {
 		char text[4096];
 		int n = 0;
 		n += snprintf(text + n, sizeof text - (size_t)n,
-			      "[global]\nduration = %dms\n[cpu]\nidle_policy = %s\nquantum = %dms\n"
+			      "[global]\nduration = %dms\n[cpu]\ncount = %d\nidle_policy = %s\nquantum = %dms\n"
 			      "[disk]\nidle_policy = %s\n[output]\ninterval = %dms\n"
 			      "[vm drv]\nkind = driver\n",
-			      500 + (int)(next_rand() % 1500), pol[next_rand() % 4],
+			      500 + (int)(next_rand() % 1500), 1 + (int)(next_rand() % 3), pol[next_rand() % 4],
 			      1 + (int)(next_rand() % 10), pol[next_rand() % 4],
 			      10 + (int)(next_rand() % 200));
 		int nvm = 1 + (int)(next_rand() % 5);
