@@ -9,7 +9,7 @@ CMAKE_FLAGS ?=
 BUILD_TYPE ?= RelWithDebInfo
 # Debian 12 packages the build and the tests need.
 PKGS := cmake gcc make pkg-config libc6-dev libsqlite3-dev libcsv-dev libgsl-dev \
-	check libinih-dev libxxhash-dev sqlite3
+	check libinih-dev libxxhash-dev sqlite3 libmicrohttpd-dev
 # Optional at run time (figures); installed when root, never required.
 OPT_PKGS := gnuplot-nox
 

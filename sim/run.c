@@ -655,7 +655,7 @@ int run_main(const struct run_opts *o, FILE *out, FILE *err)
 	}
 	uint64_t viol = machine_stats(m)->conservation_violations;
 	int interrupted = machine_interrupted(m);
-	if (interrupted)
+	if (interrupted || o->mark_incomplete)
 		out_run_mark_incomplete(run);
 	char final_dir[RUN_PATH_MAX];
 	snprintf(final_dir, sizeof final_dir, "%s", out_run_dir(run));

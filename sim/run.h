@@ -20,6 +20,8 @@ struct run_opts {
 	const struct scn_override *ov;
 	int n_ov;
 	const char *command_line; /* for manifest.txt */
+	int mark_incomplete;      /* store the db run as `incomplete` (a live session
+				   * stopped by a signal) */
 };
 
 /* Returns a process exit code (0, 1, 2) and prints diagnostics. */
