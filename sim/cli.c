@@ -1,10 +1,7 @@
 /*
- * cli: `joulevisor SUBCOMMAND [options]` (design §7).
- *
- * Subcommands available now: run, trace, reproduce, plot, help. The others
- * of the design (compare, calib, live, sweep, regress, db) are listed in
- * the help with their state and answer "not available in this version"
- * with exit 2 until they land.
+ * cli: `joulevisor SUBCOMMAND [options]` (design §7), git/perf style: run,
+ * reproduce, plot, trace, compare, calib, live, sweep, regress, db, help.
+ * Every subcommand answers --help; `help TOPIC` shows it too.
  */
 #include "sim/cli.h"
 
@@ -25,8 +22,9 @@
 #define CLI_MAX_OVERRIDES 256
 #define CLI_CMDLINE_MAX 8192
 
-static const char *const PLANNED[] = {"compare", "calib", "live", "sweep", "regress", "db",
-				      NULL};
+/* Subcommands whose usage `help NAME` shows via `NAME --help`. */
+static const char *const TOPICS[] = {"reproduce", "plot", "trace", "compare", "calib",
+				     "live", "sweep", "regress", "db", NULL};
 
 static void usage(FILE *f)
 {
@@ -39,12 +37,15 @@ static void usage(FILE *f)
 	      "  run SCENARIO     simulate or replay a scenario, write the run directory\n"
 	      "  reproduce [FIG]  run the paper's figures, write figN.csv/png and report.md\n"
 	      "  plot RUNDIR      render the standard figures of a run directory (gnuplot)\n"
-	      "  trace SUBCMD     import, convert, inspect traces (`joulevisor trace --help`)\n"
+	      "  trace SUBCMD     import, convert, inspect traces (blktrace, MSR, fio, perf...)\n"
+	      "  compare RUNDIR   compare a run with power-meter (DAQ) logs\n"
+	      "  calib SUBCMD     fit PMC weights (pmc) or disk parameters (disk) to measurements\n"
+	      "  live [ENTITIES]  account the running machine (perf, /proc, cgroups), record it\n"
+	      "  sweep SCENARIO   run a grid of overrides into an SQLite run store (-j, --shard)\n"
+	      "  regress          compare two run stores metric by metric (exit 3 on regression)\n"
+	      "  db SUBCMD        list, show, export, remove and merge runs of a run store\n"
 	      "  help [TOPIC]     this text; `help scenario` lists every scenario option;\n"
-	      "                   `help run` the options of run\n"
-	      "\n"
-	      "planned (not available in this version): compare, calib, live, sweep,\n"
-	      "regress, db\n"
+	      "                   `help COMMAND` the options of a command\n"
 	      "\n"
 	      "exit codes: 0 success, 1 runtime failure (write error, invariant violated),\n"
 	      "2 usage or input error, 3 regression found, 130/143 interrupted\n",
@@ -192,7 +193,13 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
 			run_usage(out);
 			return 0;
 		}
-		fprintf(err, "joulevisor: help: no help on '%s' (topics: scenario, run)\n", argv[2]);
+		for (int i = 0; TOPICS[i]; i++)
+			if (strcmp(argv[2], TOPICS[i]) == 0) {
+				char *sub[] = {argv[0], argv[2], (char *)"--help", NULL};
+				return cli_main(3, sub, out, err);
+			}
+		fprintf(err, "joulevisor: help: no help on '%s' (topics: scenario, run, reproduce, "
+			"plot, trace, compare, calib, live, sweep, regress, db)\n", argv[2]);
 		return 2;
 	}
 	if (strcmp(cmd, "run") == 0)
@@ -215,11 +222,6 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
 		return cli_compare_main(argc - 1, argv + 1, out, err, cmdline);
 	if (strcmp(cmd, "calib") == 0)
 		return cli_calib_main(argc - 1, argv + 1, out, err, cmdline);
-	for (int i = 0; PLANNED[i]; i++)
-		if (strcmp(cmd, PLANNED[i]) == 0) {
-			fprintf(err, "joulevisor: '%s' is not available in this version\n", cmd);
-			return 2;
-		}
 	fprintf(err, "joulevisor: '%s' is not a joulevisor command (see `joulevisor --help`)\n", cmd);
 	return 2;
 }
