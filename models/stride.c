@@ -293,13 +293,23 @@ static void stride_charge(struct sched_rq *rq, struct sched_entity *se, int64_t 
 	if (ran_ns > 0) {
 		uint64_t q = (uint64_t)rq->quantum_ns;
 		stride_u128 num = (stride_u128)eff_stride(se) * (uint64_t)ran_ns + se->pass_rem;
-		stride_u128 adv = num / q;
+		stride_u128 adv;
+		uint64_t rem;
+		if ((uint64_t)(num >> 64) == 0) {
+			/* the usual case: a 64-bit division (the 128-bit one is a
+			 * libgcc call ten times slower), same quotient and remainder */
+			adv = (uint64_t)num / q;
+			rem = (uint64_t)num % q;
+		} else {
+			adv = num / q;
+			rem = (uint64_t)(num % q);
+		}
 		if (adv > PASS_ADVANCE_MAX) {
 			se->pass += PASS_ADVANCE_MAX;
 			se->pass_rem = 0;
 		} else {
 			se->pass += (uint64_t)adv;
-			se->pass_rem = (uint64_t)(num % q);
+			se->pass_rem = rem;
 		}
 		if (se->on_rq)
 			heap_fix(rq, se->heap_idx);
