@@ -19,7 +19,10 @@
  * Output: pmc `t_ns,cpu,vm,<counters>`, pmc-interval `t_ns,vm,<counters>`,
  * blk always `t_ns,vm,op,offset_b,size_b,latency_ns,disk` (latency -1 when
  * unknown, disk as diskN), blk-interval `t_ns,vm,disk,read_b,write_b,reads,
- * writes`; LF line endings.
+ * writes`; LF line endings. A path ending in ".jvt" gets the native binary
+ * form instead (same checks; traces/fmt_bin.c encodes the header, a name
+ * entry before a VM's first record, the records and the end entry), with
+ * record numbers in place of line numbers in messages.
  *
  * Limits: the file is not fsync()ed before the rename (readers after a
  * system crash may see an empty file, never a partial one on ext4/xfs with
@@ -55,6 +58,8 @@ struct trc_writer {
 	struct trc_order ord;
 	int err;
 	struct jv_diag diag;
+	int bin;     /* native binary (path ends in TRC_BIN_EXT; fmt_bin.c):
+		      * "line" then counts records */
 };
 
 static int fail(struct trc_writer *w, int err, long line, const char *fmt, ...)
@@ -177,6 +182,7 @@ static int check_vm(struct trc_writer *w, const char *vm, long line)
 			    "vm: invalid VM name '%s' (1 to %d characters of "
 			    "A-Z a-z 0-9 _ . -)", trc_quote(q, sizeof q, vm, len),
 			    TRC_NAME_MAX - 1);
+	int n0 = w->vms.n;
 	int i = trc_names_intern(&w->vms, vm, len, h);
 	if (i == JV_ELIMIT)
 		return fail(w, JV_ELIMIT, line,
@@ -184,6 +190,12 @@ static int check_vm(struct trc_writer *w, const char *vm, long line)
 			    TRC_MAX_VMS);
 	if (i < 0)
 		return fail(w, JV_ENOMEM, line, "out of memory");
+	if (w->bin && w->vms.n > n0) {
+		char *o = record_start(w); /* binary: define the new name */
+		if (!o)
+			return w->err;
+		w->len += trc_bin_name(o, vm, len);
+	}
 	return i;
 }
 
@@ -226,6 +238,17 @@ static int order(struct trc_writer *w, struct trc_record *rec, long line)
 	return rc < 0 ? w->err : 0;
 }
 
+/* Binary output of a checked record (fmt_bin.c encodes it). */
+static int bin_put(struct trc_writer *w, const struct trc_record *rec)
+{
+	char *o = record_start(w);
+	if (!o)
+		return w->err;
+	w->len += trc_bin_record(o, rec, w->n_counters);
+	w->line++;
+	return 0;
+}
+
 /* ---- records ---------------------------------------------------------- */
 
 int trc_write_pmc(struct trc_writer *w, const struct trc_pmc *p, const char *vm)
@@ -248,6 +271,8 @@ int trc_write_pmc(struct trc_writer *w, const struct trc_pmc *p, const char *vm)
 	rec.u.pmc.vm = v;
 	if ((rc = order(w, &rec, line)) < 0)
 		return rc;
+	if (w->bin)
+		return bin_put(w, &rec);
 	char *o = record_start(w);
 	if (!o)
 		return w->err;
@@ -281,6 +306,8 @@ int trc_write_pmci(struct trc_writer *w, const struct trc_pmc_interval *p,
 	rec.u.pmci.vm = v;
 	if ((rc = order(w, &rec, line)) < 0)
 		return rc;
+	if (w->bin)
+		return bin_put(w, &rec);
 	char *o = record_start(w);
 	if (!o)
 		return w->err;
@@ -322,6 +349,8 @@ int trc_write_blk(struct trc_writer *w, const struct trc_blk *b, const char *vm)
 	rec.u.blk.vm = v;
 	if ((rc = order(w, &rec, line)) < 0)
 		return rc;
+	if (w->bin)
+		return bin_put(w, &rec);
 	char *o = record_start(w);
 	if (!o)
 		return w->err;
@@ -364,6 +393,8 @@ int trc_write_blki(struct trc_writer *w, const struct trc_blk_interval *b,
 	rec.u.blki.vm = v;
 	if ((rc = order(w, &rec, line)) < 0)
 		return rc;
+	if (w->bin)
+		return bin_put(w, &rec);
 	char *o = record_start(w);
 	if (!o)
 		return w->err;
@@ -472,6 +503,15 @@ static int write_preamble(struct trc_writer *w)
 		[TRC_BLK] = "t_ns,vm,op,offset_b,size_b,latency_ns,disk",
 		[TRC_BLK_INTERVAL] = "t_ns,vm,disk,read_b,write_b,reads,writes",
 	};
+	if (w->bin) {
+		long n = trc_bin_header(w->buf, TRC_WRITE_BUF_B, w->kind,
+					w->counters, w->n_counters, w->name,
+					&w->diag);
+		if (n < 0)
+			return w->err = (int)n;
+		w->len = (size_t)n;
+		return 0;
+	}
 	const char *k = trc_kind_name(w->kind);
 	int rc = 0;
 	rc |= put_bytes(w, "# joulevisor ", 13);
@@ -538,6 +578,7 @@ int trc_writer_open(const char *path, int kind, const char *const *counters,
 		if (rc < 0)
 			goto fail;
 	}
+	w->bin = strcmp(path, "-") != 0 && trc_bin_wanted(path);
 	rc = write_preamble(w);
 	if (rc < 0) {
 		if (d && !d->err)
@@ -573,6 +614,12 @@ int trc_writer_close(struct trc_writer *w, struct jv_diag *d)
 {
 	if (!w)
 		return 0;
+	if (w->bin && !w->err) {
+		char *o = record_start(w);
+		if (o)
+			w->len += trc_bin_end(o, (uint64_t)w->line,
+					      (uint32_t)w->vms.n);
+	}
 	if (!w->err)
 		flush_buf(w);
 	if (w->own_fd) {
