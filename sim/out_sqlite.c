@@ -18,24 +18,34 @@
  * final status and COMMITs; abort ROLLs BACK, which also drops any table or
  * schema created by this run.
  *
- * Schema (version OUT_SQLITE_SCHEMA_VERSION = 1, documented in
+ * Schema (version OUT_SQLITE_SCHEMA_VERSION = 2, documented in
  * docs/FORMATS.md "SQLite run store"):
- *   schema_version(version INTEGER)            one row: 1
+ *   schema_version(version INTEGER)            one row: 2
  *   run(id INTEGER PRIMARY KEY, scenario_name, scenario_file, scenario_text,
  *       seed INTEGER, command_line, tool_version, started_at TEXT (ISO 8601
- *       UTC), status TEXT CHECK(status IN ('running','complete','incomplete')))
+ *       UTC), status TEXT CHECK(status IN ('running','complete','incomplete')),
+ *       overrides TEXT, point_key TEXT UNIQUE, out_dir TEXT)
  *   metric(run_id -> run(id), name TEXT, value REAL, unit TEXT)
  *   <table>(run_id -> run(id), <columns> INTEGER|REAL|TEXT)
+ * The three last `run` columns (version 2) identify a sweep point
+ * (sim/sweep.c, sim/db.c fill them; a plain run leaves them NULL).
+ *
+ * Migrations: a version 1 database is migrated forward inside the run's
+ * transaction (ALTER TABLE run ADD COLUMN x3, the unique index, version 2),
+ * so a run that aborts leaves the file at version 1. Migrating never
+ * rewrites data: a migrated file and a new one have the same columns in the
+ * same order. out_sqlite_schema() does the same for the tools (sim/db.c).
  *
  * Parameters: busy timeout OUT_SQLITE_BUSY_TIMEOUT_MS = 10000 ms.
  *
  * Limits: the write lock is held for the whole run, so two runs writing the
  * same file at once serialize and the second fails after the busy timeout
- * (parallel sweeps write one file per worker or shard and merge). The seed
+ * (sweep workers write a private file each and copy the finished run into
+ * the shared one in a short transaction, sim/sweep.c; shards merge). The seed
  * is a uint64_t stored in a signed INTEGER: seeds >= 2^63 read back negative
  * (same 64 bits). A file that is not a database gives "not an SQLite
- * database"; a database with another schema version is refused, never
- * migrated.
+ * database"; a database of a newer schema version is refused and left as
+ * it was.
  */
 #include "sim/out_sqlite.h"
 
@@ -187,13 +197,25 @@ static const char SCHEMA_SQL[] =
 	"CREATE TABLE run(id INTEGER PRIMARY KEY, scenario_name TEXT, scenario_file TEXT,"
 	" scenario_text TEXT, seed INTEGER, command_line TEXT, tool_version TEXT,"
 	" started_at TEXT,"
-	" status TEXT NOT NULL CHECK(status IN ('running','complete','incomplete')));"
+	" status TEXT NOT NULL CHECK(status IN ('running','complete','incomplete')),"
+	" overrides TEXT, point_key TEXT, out_dir TEXT);"
+	"CREATE UNIQUE INDEX run_point_key_idx ON run(point_key);"
 	"CREATE TABLE metric(run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,"
 	" name TEXT NOT NULL, value REAL, unit TEXT);"
 	"CREATE INDEX metric_run_id_idx ON metric(run_id);";
 
-/* Create the schema in an empty database or check an existing one's version. */
-static int check_schema(struct out_sqlite *db, struct jv_diag *d)
+/* Forward migrations: MIGRATE_SQL[v] takes a database from version v to
+ * v + 1 (same end state as SCHEMA_SQL, columns in the same order). */
+static const char *const MIGRATE_SQL[OUT_SQLITE_SCHEMA_VERSION] = {
+	[1] = "ALTER TABLE run ADD COLUMN overrides TEXT;"
+	      "ALTER TABLE run ADD COLUMN point_key TEXT;"
+	      "ALTER TABLE run ADD COLUMN out_dir TEXT;"
+	      "CREATE UNIQUE INDEX run_point_key_idx ON run(point_key);"
+	      "UPDATE schema_version SET version = 2;",
+};
+
+/* The schema version of an existing database: 0 when empty (no objects). */
+static int read_version(struct out_sqlite *db, int64_t *version, struct jv_diag *d)
 {
 	sqlite3_stmt *st;
 	int row, err;
@@ -202,9 +224,9 @@ static int check_schema(struct out_sqlite *db, struct jv_diag *d)
 		return err;
 	int64_t nobj = row ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);
+	*version = 0;
 	if (nobj == 0)
-		return exec(db, SCHEMA_SQL, "creating schema", d);
-
+		return 0;
 	err = query(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'",
 		    NULL, &st, &row, "reading schema", d);
 	if (err)
@@ -222,15 +244,48 @@ static int check_schema(struct out_sqlite *db, struct jv_diag *d)
 		 strcmp((const char *)sqlite3_column_text(st, 1), "integer") == 0;
 	int64_t v = ok ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);
-	if (!ok)
+	if (!ok || v < 1)
 		return jv_diag_set(d, JV_EDB, db->path, 0,
-				   "malformed schema_version table (want one integer row)");
-	if (v != OUT_SQLITE_SCHEMA_VERSION)
+				   "malformed schema_version table (want one integer row >= 1)");
+	if (v > OUT_SQLITE_SCHEMA_VERSION)
 		return jv_diag_set(d, JV_EDB, db->path, 0,
 				   "database schema version %" PRId64 ", this joulevisor writes "
 				   "version %d",
 				   v, OUT_SQLITE_SCHEMA_VERSION);
+	*version = v;
 	return 0;
+}
+
+/* Create the schema in an empty database, migrate an older one forward,
+ * or check the version. Inside the caller's write transaction. */
+static int check_schema(struct out_sqlite *db, struct jv_diag *d)
+{
+	int64_t v;
+	int err = read_version(db, &v, d);
+	if (err)
+		return err;
+	if (v == 0)
+		return exec(db, SCHEMA_SQL, "creating schema", d);
+	for (; v < OUT_SQLITE_SCHEMA_VERSION; v++)
+		if ((err = exec(db, MIGRATE_SQL[v], "migrating the schema", d)))
+			return err;
+	return 0;
+}
+
+int out_sqlite_schema(struct sqlite3 *h, const char *path, struct jv_diag *d)
+{
+	struct out_sqlite db = { .h = h, .path = (char *)path };
+	return check_schema(&db, d);
+}
+
+int out_sqlite_schema_version(struct sqlite3 *h, const char *path, int *version,
+			      struct jv_diag *d)
+{
+	struct out_sqlite db = { .h = h, .path = (char *)path };
+	int64_t v = 0;
+	int err = read_version(&db, &v, d);
+	*version = (int)v;
+	return err;
 }
 
 static int bind_text_or_null(sqlite3_stmt *st, int i, const char *s)

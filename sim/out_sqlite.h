@@ -1,5 +1,6 @@
 /*
- * out_sqlite: the SQLite side of the run's sinks (private to sim/out.c).
+ * out_sqlite: the SQLite side of the run's sinks (private to sim/out.c,
+ * but for the schema helpers at the end, which sim/db.c uses).
  *
  * One handle is one run in one database: out_sqlite_open() opens (or
  * creates) the file, checks the schema version, starts the run's
@@ -23,13 +24,15 @@
 #include "base/jv_err.h"
 #include "sim/out.h"
 
-/* The schema this code writes (table schema_version). */
-#define OUT_SQLITE_SCHEMA_VERSION 1
+/* The schema this code writes (table schema_version); older versions are
+ * migrated forward when a run or a tool writes to the database. */
+#define OUT_SQLITE_SCHEMA_VERSION 2
 /* How long a writer waits for another run's transaction (PRAGMA busy_timeout). */
 #define OUT_SQLITE_BUSY_TIMEOUT_MS 10000
 
 struct out_sqlite;
 struct out_sqlite_table;
+struct sqlite3;
 
 int out_sqlite_open(const char *path, const struct out_run_info *info,
 		    struct out_sqlite **out, struct jv_diag *d);
@@ -51,5 +54,16 @@ int out_sqlite_metric(struct out_sqlite *db, const char *name, double value,
 int out_sqlite_commit(struct out_sqlite *db, const char *status, struct jv_diag *d);
 /* ROLLBACK and free (NULL is fine). */
 void out_sqlite_abort(struct out_sqlite *db);
+
+/* For the run-store tools (sim/db.c), on their own connection h (path
+ * names the file in messages):
+ * out_sqlite_schema creates the schema in an empty database, migrates an
+ * older version forward or checks the version (JV_EDB for a foreign or
+ * newer database); call it inside a write transaction (BEGIN IMMEDIATE).
+ * out_sqlite_schema_version only reads: *version is 0 for an empty
+ * database, else 1 .. OUT_SQLITE_SCHEMA_VERSION (newer ones are JV_EDB). */
+int out_sqlite_schema(struct sqlite3 *h, const char *path, struct jv_diag *d);
+int out_sqlite_schema_version(struct sqlite3 *h, const char *path, int *version,
+			      struct jv_diag *d);
 
 #endif

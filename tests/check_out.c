@@ -760,7 +760,7 @@ START_TEST(test_db_rows_equal_csv)
 				   "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:"
 				   "[0-9][0-9]Z' FROM run"),
 			 1);
-	ck_assert_int_eq(db_int(h, "SELECT version FROM schema_version"), 1);
+	ck_assert_int_eq(db_int(h, "SELECT version FROM schema_version"), 2);
 	ck_assert_int_eq(db_int(h, "SELECT count(*) FROM metric WHERE run_id=1 AND "
 				   "name='energy_j' AND value=12.5 AND unit='J'"),
 			 1);
@@ -895,7 +895,7 @@ START_TEST(test_db_schema_version_refused)
 	snprintf(dbp, sizeof dbp, "%s", at("runs.db"));
 	commit_ok(open_run(at("run1"), 0, dbp));
 	sqlite3 *h = db_open(dbp);
-	ck_assert_int_eq(sqlite3_exec(h, "UPDATE schema_version SET version=2", NULL, NULL, NULL),
+	ck_assert_int_eq(sqlite3_exec(h, "UPDATE schema_version SET version=3", NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(h);
 
@@ -905,7 +905,7 @@ START_TEST(test_db_schema_version_refused)
 	ck_assert_int_eq(out_run_open(at("run2"), 0, dbp, NULL, &r, &d), JV_EDB);
 	ck_assert_ptr_null(r);
 	char want[PATH_LEN + 100];
-	snprintf(want, sizeof want, "%s: database schema version 2, this joulevisor writes version 1",
+	snprintf(want, sizeof want, "%s: database schema version 3, this joulevisor writes version 2",
 		 dbp);
 	ck_assert_str_eq(d.msg, want);
 	ck_assert_str_eq(listing(base), "run1,runs.db");

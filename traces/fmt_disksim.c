@@ -33,10 +33,10 @@
  * "dev<device>" (dev0, dev1...) with the mapping key "device=<device>";
  * the last VM is cached.
  *
- * Skipped (counted by trc_skipped()): zero-size requests. Limits: device
- * <= 999999; flags <= 4294967295; byte offsets and ends <= 2^63 - 1; time
- * * unit < 2^63 ns; plain decimal numbers (no sign, no exponent); lines
- * <= 64 KiB.
+ * Skipped (trc_skipped(), reason "zero-size N"): zero-size requests.
+ * Limits: device <= 999999; flags <= 4294967295; byte offsets and ends <=
+ * 2^63 - 1; time * unit < 2^63 ns; plain decimal numbers (no sign, no
+ * exponent); lines <= 64 KiB.
  */
 #include "traces/trc_impl.h"
 
@@ -60,6 +60,14 @@ struct fld {
 	size_t n;
 };
 
+#define QUOTE_B 80 /* buffer of a quoted field in a message */
+
+/* Field f quoted for a message, into q (QUOTE_B bytes). */
+static const char *quote_fld(char *q, const struct fld *f)
+{
+	return trc_quote(q, QUOTE_B, f->s, f->n);
+}
+
 struct ds_state {
 	int64_t unit_ns;
 	int have_t0;
@@ -68,6 +76,7 @@ struct ds_state {
 	long prev_line;
 	int last_vm;    /* -1 before the first record */
 	uint64_t last_dev;
+	char skip_buf[32]; /* trc_skipped() reason: "zero-size N" */
 };
 
 static int probe(const char *head, size_t len)
@@ -145,15 +154,16 @@ static int get_u64(const struct trc_reader *r, const char *name,
 		   const struct fld *f, uint64_t max, uint64_t *out,
 		   struct jv_diag *d)
 {
-	char q[80];
+	char q[QUOTE_B];
 	long ln = r->lines.line;
-	trc_quote(q, sizeof q, f->s, f->n);
 	if (!all_digits(f->s, f->n)) {
 		if (f->n > 1 && f->s[0] == '-' && all_digits(f->s + 1, f->n - 1))
 			return jv_diag_set(d, JV_ERANGE, r->name, ln,
-					   "%s: negative value '%s'", name, q);
+					   "%s: negative value '%s'", name,
+					   quote_fld(q, f));
 		return jv_diag_set(d, JV_EPARSE, r->name, ln,
-				   "%s: not an unsigned integer '%s'", name, q);
+				   "%s: not an unsigned integer '%s'", name,
+				   quote_fld(q, f));
 	}
 	uint64_t v = 0;
 	for (size_t i = 0; i < f->n; i++) {
@@ -161,7 +171,7 @@ static int get_u64(const struct trc_reader *r, const char *name,
 		if (v > max / 10 || dg > max - v * 10)
 			return jv_diag_set(d, JV_ERANGE, r->name, ln,
 					   "%s: out of range '%s' (max %" PRIu64 ")",
-					   name, q, max);
+					   name, quote_fld(q, f), max);
 		v = v * 10 + dg;
 	}
 	*out = v;
@@ -172,9 +182,8 @@ static int get_u64(const struct trc_reader *r, const char *name,
 static int get_time(const struct trc_reader *r, const struct fld *f,
 		    int64_t unit_ns, int64_t *out, struct jv_diag *d)
 {
-	char q[80];
+	char q[QUOTE_B];
 	long ln = r->lines.line;
-	trc_quote(q, sizeof q, f->s, f->n);
 	const char *dot = memchr(f->s, '.', f->n);
 	size_t ni = dot ? (size_t)(dot - f->s) : f->n;
 	size_t nf = dot ? f->n - ni - 1 : 0;
@@ -184,9 +193,11 @@ static int get_time(const struct trc_reader *r, const struct fld *f,
 		if (f->n > 1 && f->s[0] == '-' &&
 		    ((unsigned)(unsigned char)f->s[1] - '0' <= 9 || f->s[1] == '.'))
 			return jv_diag_set(d, JV_ERANGE, r->name, ln,
-					   "time: negative value '%s'", q);
+					   "time: negative value '%s'",
+					   quote_fld(q, f));
 		return jv_diag_set(d, JV_EPARSE, r->name, ln,
-				   "time: not a decimal number '%s'", q);
+				   "time: not a decimal number '%s'",
+				   quote_fld(q, f));
 	}
 	uint64_t unit = (uint64_t)unit_ns, ip = 0, f9 = 0;
 	uint64_t lim = (uint64_t)INT64_MAX / unit;
@@ -197,7 +208,8 @@ static int get_time(const struct trc_reader *r, const struct fld *f,
 	}
 	for (size_t i = 0; i < FRAC_DIGITS; i++)
 		f9 = f9 * 10 + (i < nf ? (unsigned)(fr[i] - '0') : 0);
-	/* f9 / 1e9 of a unit, exactly: f9 * (unit / 1e9) + f9 * (unit % 1e9) / 1e9 */
+	/* f9 / 1e9 of a unit, exactly:
+	 * f9 * (unit / 1e9) + f9 * (unit % 1e9) / 1e9 */
 	uint64_t part = f9 * (unit / (uint64_t)NANO) +
 			f9 * (unit % (uint64_t)NANO) / (uint64_t)NANO;
 	if (ip * unit > (uint64_t)INT64_MAX - part)
@@ -208,7 +220,7 @@ range:
 	return jv_diag_set(d, JV_ERANGE, r->name, ln,
 			   "time: out of range '%s' (at most %" PRId64
 			   " ns at a unit of %" PRId64 " ns)",
-			   q, INT64_MAX, unit_ns);
+			   quote_fld(q, f), INT64_MAX, unit_ns);
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -272,8 +284,8 @@ static int parse_row(struct trc_reader *r, struct ds_state *st,
 				   "), found %d", DS_FIELDS, nf);
 	struct trc_blk *b = &rec->u.blk;
 	const uint64_t sect_max = (uint64_t)INT64_MAX / DS_SECTOR_B;
-	uint64_t dev, lba, n_sect, flags;
-	int64_t t;
+	uint64_t dev = 0, lba = 0, n_sect = 0, flags = 0;
+	int64_t t = 0;
 	int rc;
 	if ((rc = get_time(r, &f[0], st->unit_ns, &t, d)) < 0 ||
 	    (rc = get_u64(r, "device", &f[1], DS_DEV_MAX, &dev, d)) < 0 ||
@@ -289,7 +301,9 @@ static int parse_row(struct trc_reader *r, struct ds_state *st,
 		return rc;
 	if (n_sect == 0) {
 		r->skipped++;
-		r->skip_reason = "zero-size requests";
+		snprintf(st->skip_buf, sizeof st->skip_buf,
+			 "zero-size %" PRIu64, r->skipped);
+		r->skip_reason = st->skip_buf;
 		return 0;
 	}
 	int vm = record_vm(r, st, dev, d);

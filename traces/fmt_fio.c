@@ -36,10 +36,11 @@
  * last file's VM is cached. offset_b = OFFSET, size_b = LENGTH, latency
  * -1, disk 0.
  *
- * Skipped (trc_skipped()): trim, sync, datasync, zero-length reads and
- * writes. Limits: file names up to 4095 bytes, without ','; OFFSET and
- * OFFSET + LENGTH <= 2^63 - 1; timestamps and summed waits <= (2^63 - 1)
- * / 1000 us; lines <= 64 KiB.
+ * Skipped (trc_skipped(), reason such as "trim 10, sync 2"): trim,
+ * sync, datasync, zero-size reads and writes ("zero-size"). Limits:
+ * file names up to 4095 bytes, without ','; OFFSET and OFFSET + LENGTH <=
+ * 2^63 - 1; timestamps and summed waits <= (2^63 - 1) / 1000 us; lines
+ * <= 64 KiB.
  */
 #include "traces/trc_impl.h"
 
@@ -55,7 +56,7 @@
 #define FIO_US_MAX ((uint64_t)INT64_MAX / 1000) /* t_ns must fit */
 #define FIO_NS_PER_US 1000
 #define FIO_MAX_FIELDS 5
-#define SKIP_BUF_B 96
+#define SKIP_BUF_B 160
 
 enum fio_act {
 	ACT_ADD, ACT_OPEN, ACT_CLOSE,        /* file management */
@@ -73,13 +74,21 @@ static const char *const act_names[ACT_COUNT] = {
 enum skip_kind { SKIP_TRIM, SKIP_SYNC, SKIP_DATASYNC, SKIP_ZERO, SKIP_COUNT };
 
 static const char *const skip_names[SKIP_COUNT] = {
-	"trim", "sync", "datasync", "zero-length read/write",
+	"trim", "sync", "datasync", "zero-size",
 };
 
 struct fld {
 	const char *s;
 	size_t n;
 };
+
+#define QUOTE_B 80 /* buffer of a quoted field in a message */
+
+/* Field f quoted for a message, into q (QUOTE_B bytes). */
+static const char *quote_fld(char *q, const struct fld *f)
+{
+	return trc_quote(q, QUOTE_B, f->s, f->n);
+}
 
 struct fio_state {
 	int version;          /* 2 or 3 */
@@ -91,8 +100,8 @@ struct fio_state {
 	int last_vm;          /* VM of last_file, -1 none */
 	size_t last_file_n;
 	char last_file[FIO_FILE_MAX + 1];
-	unsigned skip_mask;
-	char skip_buf[SKIP_BUF_B];
+	uint64_t skip_n[SKIP_COUNT]; /* skipped lines per kind */
+	char skip_buf[SKIP_BUF_B];   /* "trim 10, sync 2" */
 };
 
 /* ---- probe and header ---------------------------------------------------- */
@@ -134,7 +143,7 @@ static int looks_like_v1(const char *s, size_t n)
 static int check_header(struct trc_reader *r, struct fio_state *st,
 			const char *s, size_t n, struct jv_diag *d)
 {
-	char q[80];
+	char q[QUOTE_B];
 	size_t pl = sizeof FIO_HDR_PREFIX - 1;
 	while (n && is_space(s[n - 1]))
 		n--;
@@ -237,15 +246,16 @@ static int get_u64(const struct trc_reader *r, const char *name,
 		   const struct fld *f, uint64_t max, uint64_t *out,
 		   struct jv_diag *d)
 {
-	char q[80];
+	char q[QUOTE_B];
 	long ln = r->lines.line;
-	trc_quote(q, sizeof q, f->s, f->n);
 	if (!all_digits(f->s, f->n)) {
 		if (f->n > 1 && f->s[0] == '-' && all_digits(f->s + 1, f->n - 1))
 			return jv_diag_set(d, JV_ERANGE, r->name, ln,
-					   "%s: negative value '%s'", name, q);
+					   "%s: negative value '%s'", name,
+					   quote_fld(q, f));
 		return jv_diag_set(d, JV_EPARSE, r->name, ln,
-				   "%s: not an unsigned integer '%s'", name, q);
+				   "%s: not an unsigned integer '%s'", name,
+				   quote_fld(q, f));
 	}
 	uint64_t v = 0;
 	for (size_t i = 0; i < f->n; i++) {
@@ -253,7 +263,7 @@ static int get_u64(const struct trc_reader *r, const char *name,
 		if (v > max / 10 || dg > max - v * 10)
 			return jv_diag_set(d, JV_ERANGE, r->name, ln,
 					   "%s: out of range '%s' (max %" PRIu64 ")",
-					   name, q, max);
+					   name, quote_fld(q, f), max);
 		v = v * 10 + dg;
 	}
 	*out = v;
@@ -269,19 +279,19 @@ static int find_action(const struct fld *f)
 	return -1;
 }
 
+/* Count a skipped line; the reason lists the kinds seen with counts. */
 static void skip_count(struct trc_reader *r, struct fio_state *st, int kind)
 {
 	r->skipped++;
-	if (st->skip_mask & (1u << kind))
-		return;
-	st->skip_mask |= 1u << kind;
+	st->skip_n[kind]++;
 	size_t n = 0;
 	st->skip_buf[0] = '\0';
 	for (int k = 0; k < SKIP_COUNT; k++)
-		if (st->skip_mask & (1u << k))
+		if (st->skip_n[k] && n < sizeof st->skip_buf)
 			n += (size_t)snprintf(st->skip_buf + n,
-					      sizeof st->skip_buf - n, "%s%s",
-					      n ? ", " : "", skip_names[k]);
+					      sizeof st->skip_buf - n,
+					      "%s%s %" PRIu64, n ? ", " : "",
+					      skip_names[k], st->skip_n[k]);
 	r->skip_reason = st->skip_buf;
 }
 
@@ -330,10 +340,11 @@ static int file_vm(struct trc_reader *r, struct fio_state *st,
 	if (st->last_vm >= 0 && f->n == st->last_file_n &&
 	    memcmp(f->s, st->last_file, f->n) == 0)
 		return st->last_vm;
-	trc_quote(q, sizeof q, f->s, f->n);
+	quote_fld(q, f);
 	if (f->n > FIO_FILE_MAX)
 		return jv_diag_set(d, JV_ELIMIT, r->name, ln,
-				   "file: name too long (%zu bytes, at most %d) '%s'",
+				   "file: name too long (%zu bytes, at most %d) "
+				   "'%s'",
 				   f->n, FIO_FILE_MAX, q);
 	if (memchr(f->s, ',', f->n))
 		return jv_diag_set(d, JV_EPARSE, r->name, ln,
@@ -395,7 +406,7 @@ static int line_time(struct trc_reader *r, struct fio_state *st,
 		*t_ns = (int64_t)st->wait_us * FIO_NS_PER_US;
 		return 0;
 	}
-	uint64_t ts;
+	uint64_t ts = 0;
 	int rc = get_u64(r, "timestamp", ts_f, UINT64_MAX, &ts, d);
 	if (rc < 0)
 		return rc;
@@ -436,7 +447,7 @@ static int parse_line(struct trc_reader *r, struct fio_state *st,
 		      const char *line, size_t len, struct trc_record *rec,
 		      struct jv_diag *d)
 {
-	char q[80];
+	char q[QUOTE_B];
 	struct fld f[FIO_MAX_FIELDS + 1];
 	int nf = split_blanks(line, len, f, FIO_MAX_FIELDS + 1);
 	int base = st->version == 3; /* index of FILE */
@@ -445,7 +456,8 @@ static int parse_line(struct trc_reader *r, struct fio_state *st,
 		return jv_diag_set(d, JV_EPARSE, r->name, ln,
 				   "expected '%sFILE ACTION [OFFSET LENGTH]', "
 				   "found %d field%s",
-				   base ? "TIMESTAMP " : "", nf, nf == 1 ? "" : "s");
+				   base ? "TIMESTAMP " : "", nf,
+				   nf == 1 ? "" : "s");
 	const struct fld *file = &f[base], *act_f = &f[base + 1];
 	int act = find_action(act_f);
 	if (act < 0)

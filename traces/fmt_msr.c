@@ -31,12 +31,12 @@
  * one volume's lines costs one compare, not a hash. disk is 0 in every
  * record (DiskNumber is a mapping key, not a scenario disk).
  *
- * Skipped (counted by trc_skipped()): zero-size requests. Limits: numbers
- * plain decimal without sign; Offset, Size, Timestamp <= 2^63 - 1,
- * ResponseTime <= (2^63 - 1) / 100; DiskNumber <= 999999; Hostname of
- * [A-Za-z0-9_.-] such that "Hostname_DiskNumber" has at most 63 characters;
- * a trace spans at most ~29,000 years (the int64 nanosecond range);
- * lines <= 64 KiB.
+ * Skipped (trc_skipped(), reason "zero-size N"): zero-size requests.
+ * Limits: numbers plain decimal without sign; Offset, Size, Timestamp and
+ * Offset + Size <= 2^63 - 1; ResponseTime <= (2^63 - 1) / 100;
+ * DiskNumber <= 999999; Hostname of [A-Za-z0-9_.-] such that
+ * "Hostname_DiskNumber" has at most 63 characters; a trace spans at most
+ * ~292 years (the int64 nanosecond range); lines <= 64 KiB.
  */
 #include "traces/trc_impl.h"
 
@@ -49,12 +49,21 @@
 #define MSR_TICK_NS 100            /* FILETIME and ResponseTime tick */
 #define MSR_DISK_MAX 999999u       /* DiskNumber limit */
 #define MSR_HEADER "timestamp,hostname,disknumber,type,offset,size,responsetime"
-#define MSR_FIELD_LIST "Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime"
+#define MSR_FIELD_LIST \
+	"Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime"
 
 struct fld {
 	const char *s;
 	size_t n;
 };
+
+#define QUOTE_B 80 /* buffer of a quoted field in a message */
+
+/* Field f quoted for a message, into q (QUOTE_B bytes). */
+static const char *quote_fld(char *q, const struct fld *f)
+{
+	return trc_quote(q, QUOTE_B, f->s, f->n);
+}
 
 struct msr_state {
 	int have_t0;
@@ -65,6 +74,7 @@ struct msr_state {
 	uint64_t last_disk;
 	size_t last_host_n;
 	char last_host[TRC_NAME_MAX];
+	char skip_buf[32]; /* trc_skipped() reason: "zero-size N" */
 };
 
 static int probe(const char *head, size_t len)
@@ -130,19 +140,20 @@ static int get_u64(const struct trc_reader *r, const char *name,
 		   const struct fld *f, uint64_t max, uint64_t *out,
 		   struct jv_diag *d)
 {
-	char q[80];
+	char q[QUOTE_B];
 	long ln = r->lines.line;
 	if (f->n == 0)
 		return jv_diag_set(d, JV_EPARSE, r->name, ln,
 				   "%s: empty field, expected an unsigned integer",
 				   name);
-	trc_quote(q, sizeof q, f->s, f->n);
 	if (!all_digits(f->s, f->n)) {
 		if (f->s[0] == '-' && all_digits(f->s + 1, f->n - 1))
 			return jv_diag_set(d, JV_ERANGE, r->name, ln,
-					   "%s: negative value '%s'", name, q);
+					   "%s: negative value '%s'", name,
+					   quote_fld(q, f));
 		return jv_diag_set(d, JV_EPARSE, r->name, ln,
-				   "%s: not an unsigned integer '%s'", name, q);
+				   "%s: not an unsigned integer '%s'", name,
+				   quote_fld(q, f));
 	}
 	uint64_t v = 0;
 	for (size_t i = 0; i < f->n; i++) {
@@ -150,7 +161,7 @@ static int get_u64(const struct trc_reader *r, const char *name,
 		if (v > max / 10 || dg > max - v * 10)
 			return jv_diag_set(d, JV_ERANGE, r->name, ln,
 					   "%s: out of range '%s' (max %" PRIu64 ")",
-					   name, q, max);
+					   name, quote_fld(q, f), max);
 		v = v * 10 + dg;
 	}
 	*out = v;
@@ -166,7 +177,7 @@ static int name_char(unsigned char c)
 static int get_host(const struct trc_reader *r, const struct fld *f,
 		    struct jv_diag *d)
 {
-	char q[80];
+	char q[QUOTE_B];
 	if (f->n == 0)
 		return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
 				   "Hostname: empty field");
@@ -175,7 +186,7 @@ static int get_host(const struct trc_reader *r, const struct fld *f,
 			return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
 					   "Hostname: invalid host name '%s' "
 					   "(allowed characters: A-Z a-z 0-9 _ . -)",
-					   trc_quote(q, sizeof q, f->s, f->n));
+					   quote_fld(q, f));
 	return 0;
 }
 
@@ -195,7 +206,7 @@ static int strcase_eq(const char *s, size_t n, const char *lower)
 static int get_type(const struct trc_reader *r, const struct fld *f,
 		    int32_t *op, struct jv_diag *d)
 {
-	char q[80];
+	char q[QUOTE_B];
 	if (strcase_eq(f->s, f->n, "read"))
 		*op = TRC_OP_READ;
 	else if (strcase_eq(f->s, f->n, "write"))
@@ -203,7 +214,7 @@ static int get_type(const struct trc_reader *r, const struct fld *f,
 	else
 		return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
 				   "Type: expected 'Read' or 'Write', found '%s'",
-				   trc_quote(q, sizeof q, f->s, f->n));
+				   quote_fld(q, f));
 	return 0;
 }
 
@@ -287,7 +298,7 @@ static int parse_row(struct trc_reader *r, struct msr_state *st,
 				   "expected %d fields (" MSR_FIELD_LIST
 				   "), found %d", MSR_FIELDS, nf);
 	struct trc_blk *b = &rec->u.blk;
-	uint64_t ts, disk, off, size, rt;
+	uint64_t ts = 0, disk = 0, off = 0, size = 0, rt = 0;
 	int rc;
 	if ((rc = get_u64(r, "Timestamp", &f[0], INT64_MAX, &ts, d)) < 0 ||
 	    (rc = get_host(r, &f[1], d)) < 0 ||
@@ -306,7 +317,9 @@ static int parse_row(struct trc_reader *r, struct msr_state *st,
 		return rc;
 	if (size == 0) {
 		r->skipped++;
-		r->skip_reason = "zero-size requests";
+		snprintf(st->skip_buf, sizeof st->skip_buf,
+			 "zero-size %" PRIu64, r->skipped);
+		r->skip_reason = st->skip_buf;
 		return 0;
 	}
 	int vm = record_vm(r, st, &f[1], disk, d);

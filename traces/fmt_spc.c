@@ -30,9 +30,10 @@
  * (the format has none), disk 0. VM "asu<ASU>" (asu0, asu1...) with the
  * mapping key "asu=<ASU>"; the last VM is cached.
  *
- * Skipped (counted by trc_skipped()): zero-size requests. Limits: ASU <=
- * 999999; LBA * 512 and LBA * 512 + Size <= 2^63 - 1; Timestamp < ~292
- * years; plain decimal numbers (no sign, no exponent); lines <= 64 KiB.
+ * Skipped (trc_skipped(), reason "zero-size N"): zero-size requests.
+ * Limits: ASU <= 999999; LBA * 512 and LBA * 512 + Size <= 2^63 - 1;
+ * Timestamp < ~292 years; plain decimal numbers (no sign, no exponent);
+ * lines <= 64 KiB.
  */
 #include "traces/trc_impl.h"
 
@@ -53,6 +54,14 @@ struct fld {
 	size_t n;
 };
 
+#define QUOTE_B 80 /* buffer of a quoted field in a message */
+
+/* Field f quoted for a message, into q (QUOTE_B bytes). */
+static const char *quote_fld(char *q, const struct fld *f)
+{
+	return trc_quote(q, QUOTE_B, f->s, f->n);
+}
+
 struct spc_state {
 	int have_t0;
 	int64_t t0;       /* first Timestamp, ns */
@@ -60,6 +69,7 @@ struct spc_state {
 	long prev_line;
 	int last_vm;      /* -1 before the first record */
 	uint64_t last_asu;
+	char skip_buf[32]; /* trc_skipped() reason: "zero-size N" */
 };
 
 static int probe(const char *head, size_t len)
@@ -136,19 +146,20 @@ static int get_u64(const struct trc_reader *r, const char *name,
 		   const struct fld *f, uint64_t max, uint64_t *out,
 		   struct jv_diag *d)
 {
-	char q[80];
+	char q[QUOTE_B];
 	long ln = r->lines.line;
 	if (f->n == 0)
 		return jv_diag_set(d, JV_EPARSE, r->name, ln,
 				   "%s: empty field, expected an unsigned integer",
 				   name);
-	trc_quote(q, sizeof q, f->s, f->n);
 	if (!all_digits(f->s, f->n)) {
 		if (f->s[0] == '-' && all_digits(f->s + 1, f->n - 1))
 			return jv_diag_set(d, JV_ERANGE, r->name, ln,
-					   "%s: negative value '%s'", name, q);
+					   "%s: negative value '%s'", name,
+					   quote_fld(q, f));
 		return jv_diag_set(d, JV_EPARSE, r->name, ln,
-				   "%s: not an unsigned integer '%s'", name, q);
+				   "%s: not an unsigned integer '%s'", name,
+				   quote_fld(q, f));
 	}
 	uint64_t v = 0;
 	for (size_t i = 0; i < f->n; i++) {
@@ -156,7 +167,7 @@ static int get_u64(const struct trc_reader *r, const char *name,
 		if (v > max / 10 || dg > max - v * 10)
 			return jv_diag_set(d, JV_ERANGE, r->name, ln,
 					   "%s: out of range '%s' (max %" PRIu64 ")",
-					   name, q, max);
+					   name, quote_fld(q, f), max);
 		v = v * 10 + dg;
 	}
 	*out = v;
@@ -168,12 +179,11 @@ static int get_u64(const struct trc_reader *r, const char *name,
 static int get_seconds(const struct trc_reader *r, const char *name,
 		       const struct fld *f, int64_t *out, struct jv_diag *d)
 {
-	char q[80];
+	char q[QUOTE_B];
 	long ln = r->lines.line;
 	if (f->n == 0)
 		return jv_diag_set(d, JV_EPARSE, r->name, ln,
 				   "%s: empty field, expected seconds", name);
-	trc_quote(q, sizeof q, f->s, f->n);
 	const char *dot = memchr(f->s, '.', f->n);
 	size_t ni = dot ? (size_t)(dot - f->s) : f->n;
 	size_t nf = dot ? f->n - ni - 1 : 0;
@@ -184,10 +194,11 @@ static int get_seconds(const struct trc_reader *r, const char *name,
 		    ((unsigned)(unsigned char)f->s[1] - '0' <= 9 ||
 		     f->s[1] == '.'))
 			return jv_diag_set(d, JV_ERANGE, r->name, ln,
-					   "%s: negative value '%s'", name, q);
+					   "%s: negative value '%s'", name,
+					   quote_fld(q, f));
 		return jv_diag_set(d, JV_EPARSE, r->name, ln,
 				   "%s: not a decimal number of seconds '%s'",
-				   name, q);
+				   name, quote_fld(q, f));
 	}
 	uint64_t s = 0, frac = 0;
 	for (size_t i = 0; i < ni; i++) {
@@ -195,13 +206,15 @@ static int get_seconds(const struct trc_reader *r, const char *name,
 		if (s > (uint64_t)INT64_MAX / NS_PER_S)
 			return jv_diag_set(d, JV_ERANGE, r->name, ln,
 					   "%s: out of range '%s' (max %" PRId64
-					   " s)", name, q, INT64_MAX / NS_PER_S);
+					   " s)", name, quote_fld(q, f),
+					   INT64_MAX / NS_PER_S);
 	}
 	for (size_t i = 0; i < FRAC_DIGITS; i++)
 		frac = frac * 10 + (i < nf ? (unsigned)(fr[i] - '0') : 0);
 	if (s * NS_PER_S > (uint64_t)INT64_MAX - frac)
 		return jv_diag_set(d, JV_ERANGE, r->name, ln,
-				   "%s: out of range '%s'", name, q);
+				   "%s: out of range '%s'", name,
+				   quote_fld(q, f));
 	*out = (int64_t)(s * NS_PER_S + frac);
 	return 0;
 }
@@ -209,15 +222,16 @@ static int get_seconds(const struct trc_reader *r, const char *name,
 static int get_opcode(const struct trc_reader *r, const struct fld *f,
 		      int32_t *op, struct jv_diag *d)
 {
-	char q[80];
+	char q[QUOTE_B];
 	if (f->n == 1 && (f->s[0] == 'R' || f->s[0] == 'r'))
 		*op = TRC_OP_READ;
 	else if (f->n == 1 && (f->s[0] == 'W' || f->s[0] == 'w'))
 		*op = TRC_OP_WRITE;
 	else
 		return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
-				   "Opcode: expected 'R', 'r', 'W' or 'w', found '%s'",
-				   trc_quote(q, sizeof q, f->s, f->n));
+				   "Opcode: expected 'R', 'r', 'W' or 'w', "
+				   "found '%s'",
+				   quote_fld(q, f));
 	return 0;
 }
 
@@ -284,8 +298,8 @@ static int parse_row(struct trc_reader *r, struct spc_state *st,
 				   "expected at least %d fields (" SPC_FIELD_LIST
 				   "[,...]), found %d", SPC_MIN_FIELDS, nf);
 	struct trc_blk *b = &rec->u.blk;
-	uint64_t asu, lba, size;
-	int64_t t;
+	uint64_t asu = 0, lba = 0, size = 0;
+	int64_t t = 0;
 	int rc;
 	if ((rc = get_u64(r, "ASU", &f[0], SPC_ASU_MAX, &asu, d)) < 0 ||
 	    (rc = get_u64(r, "LBA", &f[1], (uint64_t)INT64_MAX / SPC_BLOCK_B,
@@ -303,7 +317,9 @@ static int parse_row(struct trc_reader *r, struct spc_state *st,
 		return rc;
 	if (size == 0) {
 		r->skipped++;
-		r->skip_reason = "zero-size requests";
+		snprintf(st->skip_buf, sizeof st->skip_buf,
+			 "zero-size %" PRIu64, r->skipped);
+		r->skip_reason = st->skip_buf;
 		return 0;
 	}
 	int vm = record_vm(r, st, asu, d);
