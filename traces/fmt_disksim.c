@@ -38,6 +38,7 @@
  * 2^63 - 1; time * unit < 2^63 ns; plain decimal numbers (no sign, no
  * exponent); lines <= 64 KiB.
  */
+#include "traces/fmt_text.h"
 #include "traces/trc_impl.h"
 
 #include <inttypes.h>
@@ -54,19 +55,6 @@
 #define NANO INT64_C(1000000000)           /* fixed-point scale */
 #define FRAC_DIGITS 9
 #define DS_FIELD_LIST "time device lba size_sectors type"
-
-struct fld {
-	const char *s;
-	size_t n;
-};
-
-#define QUOTE_B 80 /* buffer of a quoted field in a message */
-
-/* Field f quoted for a message, into q (QUOTE_B bytes). */
-static const char *quote_fld(char *q, const struct fld *f)
-{
-	return trc_quote(q, QUOTE_B, f->s, f->n);
-}
 
 struct ds_state {
 	int64_t unit_ns;
@@ -116,88 +104,26 @@ static size_t mem_ds(const struct trc_reader *r)
 
 /* ---- fields ------------------------------------------------------------ */
 
-static int is_space(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* Split at runs of blanks into f[0..max); returns the number of fields. */
-static int split_blanks(const char *line, size_t len, struct fld *f, int max)
-{
-	int n = 0;
-	const char *p = line, *end = line + len;
-	for (;;) {
-		while (p < end && is_space(*p))
-			p++;
-		if (p == end)
-			return n;
-		const char *s = p;
-		while (p < end && !is_space(*p))
-			p++;
-		if (n < max) {
-			f[n].s = s;
-			f[n].n = (size_t)(p - s);
-		}
-		n++;
-	}
-}
-
-static int all_digits(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned)(unsigned char)s[i] - '0' > 9)
-			return 0;
-	return n > 0;
-}
-
-static int get_u64(const struct trc_reader *r, const char *name,
-		   const struct fld *f, uint64_t max, uint64_t *out,
-		   struct jv_diag *d)
-{
-	char q[QUOTE_B];
-	long ln = r->lines.line;
-	if (!all_digits(f->s, f->n)) {
-		if (f->n > 1 && f->s[0] == '-' && all_digits(f->s + 1, f->n - 1))
-			return jv_diag_set(d, JV_ERANGE, r->name, ln,
-					   "%s: negative value '%s'", name,
-					   quote_fld(q, f));
-		return jv_diag_set(d, JV_EPARSE, r->name, ln,
-				   "%s: not an unsigned integer '%s'", name,
-				   quote_fld(q, f));
-	}
-	uint64_t v = 0;
-	for (size_t i = 0; i < f->n; i++) {
-		unsigned dg = (unsigned)(unsigned char)f->s[i] - '0';
-		if (v > max / 10 || dg > max - v * 10)
-			return jv_diag_set(d, JV_ERANGE, r->name, ln,
-					   "%s: out of range '%s' (max %" PRIu64 ")",
-					   name, quote_fld(q, f), max);
-		v = v * 10 + dg;
-	}
-	*out = v;
-	return 0;
-}
-
 /* "D+[.D*]" or ".D+" in units of unit_ns, into nanoseconds (truncated). */
-static int get_time(const struct trc_reader *r, const struct fld *f,
+static int get_time(const struct trc_reader *r, const struct trc_fld *f,
 		    int64_t unit_ns, int64_t *out, struct jv_diag *d)
 {
-	char q[QUOTE_B];
+	char q[TRC_QUOTE_B];
 	long ln = r->lines.line;
 	const char *dot = memchr(f->s, '.', f->n);
 	size_t ni = dot ? (size_t)(dot - f->s) : f->n;
 	size_t nf = dot ? f->n - ni - 1 : 0;
 	const char *fr = dot ? dot + 1 : NULL;
-	if ((ni && !all_digits(f->s, ni)) || (nf && !all_digits(fr, nf)) ||
+	if ((ni && !trc_all_digits(f->s, ni)) || (nf && !trc_all_digits(fr, nf)) ||
 	    ni + nf == 0) {
 		if (f->n > 1 && f->s[0] == '-' &&
 		    ((unsigned)(unsigned char)f->s[1] - '0' <= 9 || f->s[1] == '.'))
 			return jv_diag_set(d, JV_ERANGE, r->name, ln,
 					   "time: negative value '%s'",
-					   quote_fld(q, f));
+					   trc_fld_quote(q, f));
 		return jv_diag_set(d, JV_EPARSE, r->name, ln,
 				   "time: not a decimal number '%s'",
-				   quote_fld(q, f));
+				   trc_fld_quote(q, f));
 	}
 	uint64_t unit = (uint64_t)unit_ns, ip = 0, f9 = 0;
 	uint64_t lim = (uint64_t)INT64_MAX / unit;
@@ -220,7 +146,7 @@ range:
 	return jv_diag_set(d, JV_ERANGE, r->name, ln,
 			   "time: out of range '%s' (at most %" PRId64
 			   " ns at a unit of %" PRId64 " ns)",
-			   quote_fld(q, f), INT64_MAX, unit_ns);
+			   trc_fld_quote(q, f), INT64_MAX, unit_ns);
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -276,8 +202,8 @@ static int parse_row(struct trc_reader *r, struct ds_state *st,
 		     const char *line, size_t len, struct trc_record *rec,
 		     struct jv_diag *d)
 {
-	struct fld f[DS_FIELDS];
-	int nf = split_blanks(line, len, f, DS_FIELDS);
+	struct trc_fld f[DS_FIELDS];
+	int nf = trc_split_blanks(line, len, f, DS_FIELDS);
 	if (nf != DS_FIELDS)
 		return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
 				   "expected %d fields (" DS_FIELD_LIST
@@ -288,10 +214,10 @@ static int parse_row(struct trc_reader *r, struct ds_state *st,
 	int64_t t = 0;
 	int rc;
 	if ((rc = get_time(r, &f[0], st->unit_ns, &t, d)) < 0 ||
-	    (rc = get_u64(r, "device", &f[1], DS_DEV_MAX, &dev, d)) < 0 ||
-	    (rc = get_u64(r, "lba", &f[2], sect_max, &lba, d)) < 0 ||
-	    (rc = get_u64(r, "size_sectors", &f[3], sect_max, &n_sect, d)) < 0 ||
-	    (rc = get_u64(r, "type", &f[4], DS_FLAGS_MAX, &flags, d)) < 0)
+	    (rc = trc_fld_u64(r, "device", &f[1], DS_DEV_MAX, &dev, d)) < 0 ||
+	    (rc = trc_fld_u64(r, "lba", &f[2], sect_max, &lba, d)) < 0 ||
+	    (rc = trc_fld_u64(r, "size_sectors", &f[3], sect_max, &n_sect, d)) < 0 ||
+	    (rc = trc_fld_u64(r, "type", &f[4], DS_FLAGS_MAX, &flags, d)) < 0)
 		return rc;
 	if (n_sect > sect_max - lba)
 		return jv_diag_set(d, JV_ERANGE, r->name, r->lines.line,
@@ -331,7 +257,7 @@ static int next_ds(struct trc_reader *r, struct trc_record *rec,
 		if (rc <= 0)
 			return rc;
 		size_t i = 0;
-		while (i < len && is_space(line[i]))
+		while (i < len && trc_is_space(line[i]))
 			i++;
 		if (i == len)
 			continue; /* blank line */

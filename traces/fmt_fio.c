@@ -42,6 +42,7 @@
  * 2^63 - 1; timestamps and summed waits <= (2^63 - 1) / 1000 us; lines
  * <= 64 KiB.
  */
+#include "traces/fmt_text.h"
 #include "traces/trc_impl.h"
 
 #include <inttypes.h>
@@ -77,19 +78,6 @@ static const char *const skip_names[SKIP_COUNT] = {
 	"trim", "sync", "datasync", "zero-size",
 };
 
-struct fld {
-	const char *s;
-	size_t n;
-};
-
-#define QUOTE_B 80 /* buffer of a quoted field in a message */
-
-/* Field f quoted for a message, into q (QUOTE_B bytes). */
-static const char *quote_fld(char *q, const struct fld *f)
-{
-	return trc_quote(q, QUOTE_B, f->s, f->n);
-}
-
 struct fio_state {
 	int version;          /* 2 or 3 */
 	int have_t0;
@@ -122,11 +110,6 @@ static int probe(const char *head, size_t len)
 	       head[i] == ' ' || head[i] == '\t';
 }
 
-static int is_space(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
 static int looks_like_v1(const char *s, size_t n)
 {
 	/* v1 lines: "rw, offset, length" (digits, commas and blanks) */
@@ -134,7 +117,7 @@ static int looks_like_v1(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == ',')
 			commas++;
-		else if (!is_space(s[i]) && (unsigned)(unsigned char)s[i] - '0' > 9)
+		else if (!trc_is_space(s[i]) && (unsigned)(unsigned char)s[i] - '0' > 9)
 			return 0;
 	}
 	return commas == 2;
@@ -143,9 +126,9 @@ static int looks_like_v1(const char *s, size_t n)
 static int check_header(struct trc_reader *r, struct fio_state *st,
 			const char *s, size_t n, struct jv_diag *d)
 {
-	char q[QUOTE_B];
+	char q[TRC_QUOTE_B];
 	size_t pl = sizeof FIO_HDR_PREFIX - 1;
-	while (n && is_space(s[n - 1]))
+	while (n && trc_is_space(s[n - 1]))
 		n--;
 	if (n == sizeof FIO_HDR_V2 - 1 && memcmp(s, FIO_HDR_V2, n) == 0) {
 		st->version = 2;
@@ -157,7 +140,7 @@ static int check_header(struct trc_reader *r, struct fio_state *st,
 	}
 	if (n > pl && memcmp(s, FIO_HDR_PREFIX, pl) == 0) {
 		const char *v = s + pl, *e = v;
-		while (e < s + n && !is_space(*e))
+		while (e < s + n && !trc_is_space(*e))
 			e++;
 		trc_quote(q, sizeof q, v, (size_t)(e - v));
 		if (strcmp(q, "1") == 0)
@@ -214,63 +197,7 @@ static size_t mem_fio(const struct trc_reader *r)
 
 /* ---- fields ------------------------------------------------------------ */
 
-static int split_blanks(const char *line, size_t len, struct fld *f, int max)
-{
-	int n = 0;
-	const char *p = line, *end = line + len;
-	for (;;) {
-		while (p < end && is_space(*p))
-			p++;
-		if (p == end)
-			return n;
-		const char *s = p;
-		while (p < end && !is_space(*p))
-			p++;
-		if (n < max) {
-			f[n].s = s;
-			f[n].n = (size_t)(p - s);
-		}
-		n++;
-	}
-}
-
-static int all_digits(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned)(unsigned char)s[i] - '0' > 9)
-			return 0;
-	return n > 0;
-}
-
-static int get_u64(const struct trc_reader *r, const char *name,
-		   const struct fld *f, uint64_t max, uint64_t *out,
-		   struct jv_diag *d)
-{
-	char q[QUOTE_B];
-	long ln = r->lines.line;
-	if (!all_digits(f->s, f->n)) {
-		if (f->n > 1 && f->s[0] == '-' && all_digits(f->s + 1, f->n - 1))
-			return jv_diag_set(d, JV_ERANGE, r->name, ln,
-					   "%s: negative value '%s'", name,
-					   quote_fld(q, f));
-		return jv_diag_set(d, JV_EPARSE, r->name, ln,
-				   "%s: not an unsigned integer '%s'", name,
-				   quote_fld(q, f));
-	}
-	uint64_t v = 0;
-	for (size_t i = 0; i < f->n; i++) {
-		unsigned dg = (unsigned)(unsigned char)f->s[i] - '0';
-		if (v > max / 10 || dg > max - v * 10)
-			return jv_diag_set(d, JV_ERANGE, r->name, ln,
-					   "%s: out of range '%s' (max %" PRIu64 ")",
-					   name, quote_fld(q, f), max);
-		v = v * 10 + dg;
-	}
-	*out = v;
-	return 0;
-}
-
-static int find_action(const struct fld *f)
+static int find_action(const struct trc_fld *f)
 {
 	for (int a = 0; a < ACT_COUNT; a++)
 		if (strlen(act_names[a]) == f->n &&
@@ -333,14 +260,14 @@ static int attrs_match(const struct trc_reader *r, int vm, const char *s,
 
 /* The VM of file f: created by `add`, looked up by every other action. */
 static int file_vm(struct trc_reader *r, struct fio_state *st,
-		   const struct fld *f, int add, struct jv_diag *d)
+		   const struct trc_fld *f, int add, struct jv_diag *d)
 {
 	char q[80], nm[TRC_NAME_MAX];
 	long ln = r->lines.line;
 	if (st->last_vm >= 0 && f->n == st->last_file_n &&
 	    memcmp(f->s, st->last_file, f->n) == 0)
 		return st->last_vm;
-	quote_fld(q, f);
+	trc_fld_quote(q, f);
 	if (f->n > FIO_FILE_MAX)
 		return jv_diag_set(d, JV_ELIMIT, r->name, ln,
 				   "file: name too long (%zu bytes, at most %d) "
@@ -399,7 +326,7 @@ static int file_vm(struct trc_reader *r, struct fio_state *st,
 
 /* Time of this line (v3 timestamp, v2 sum of waits) in t_ns. */
 static int line_time(struct trc_reader *r, struct fio_state *st,
-		     const struct fld *ts_f, int64_t *t_ns, struct jv_diag *d)
+		     const struct trc_fld *ts_f, int64_t *t_ns, struct jv_diag *d)
 {
 	long ln = r->lines.line;
 	if (st->version == 2) {
@@ -407,7 +334,7 @@ static int line_time(struct trc_reader *r, struct fio_state *st,
 		return 0;
 	}
 	uint64_t ts = 0;
-	int rc = get_u64(r, "timestamp", ts_f, UINT64_MAX, &ts, d);
+	int rc = trc_fld_u64(r, "timestamp", ts_f, UINT64_MAX, &ts, d);
 	if (rc < 0)
 		return rc;
 	if (!st->have_t0) {
@@ -447,9 +374,9 @@ static int parse_line(struct trc_reader *r, struct fio_state *st,
 		      const char *line, size_t len, struct trc_record *rec,
 		      struct jv_diag *d)
 {
-	char q[QUOTE_B];
-	struct fld f[FIO_MAX_FIELDS + 1];
-	int nf = split_blanks(line, len, f, FIO_MAX_FIELDS + 1);
+	char q[TRC_QUOTE_B];
+	struct trc_fld f[FIO_MAX_FIELDS + 1];
+	int nf = trc_split_blanks(line, len, f, FIO_MAX_FIELDS + 1);
 	int base = st->version == 3; /* index of FILE */
 	long ln = r->lines.line;
 	if (nf < base + 2)
@@ -458,7 +385,7 @@ static int parse_line(struct trc_reader *r, struct fio_state *st,
 				   "found %d field%s",
 				   base ? "TIMESTAMP " : "", nf,
 				   nf == 1 ? "" : "s");
-	const struct fld *file = &f[base], *act_f = &f[base + 1];
+	const struct trc_fld *file = &f[base], *act_f = &f[base + 1];
 	int act = find_action(act_f);
 	if (act < 0)
 		return jv_diag_set(d, JV_EPARSE, r->name, ln,
@@ -480,10 +407,10 @@ static int parse_line(struct trc_reader *r, struct fio_state *st,
 		return rc;
 	uint64_t off = 0, size = 0;
 	if (io) {
-		if ((rc = get_u64(r, "offset", &f[base + 2],
+		if ((rc = trc_fld_u64(r, "offset", &f[base + 2],
 				  act == ACT_WAIT ? FIO_US_MAX : INT64_MAX,
 				  &off, d)) < 0 ||
-		    (rc = get_u64(r, "length", &f[base + 3], INT64_MAX,
+		    (rc = trc_fld_u64(r, "length", &f[base + 3], INT64_MAX,
 				  &size, d)) < 0)
 			return rc;
 	}
@@ -545,7 +472,7 @@ static int next_fio(struct trc_reader *r, struct trc_record *rec,
 		if (rc <= 0)
 			return rc;
 		size_t i = 0;
-		while (i < len && is_space(line[i]))
+		while (i < len && trc_is_space(line[i]))
 			i++;
 		if (i == len)
 			continue; /* blank line */

@@ -38,6 +38,7 @@
  * "Hostname_DiskNumber" has at most 63 characters; a trace spans at most
  * ~292 years (the int64 nanosecond range); lines <= 64 KiB.
  */
+#include "traces/fmt_text.h"
 #include "traces/trc_impl.h"
 
 #include <inttypes.h>
@@ -51,19 +52,6 @@
 #define MSR_HEADER "timestamp,hostname,disknumber,type,offset,size,responsetime"
 #define MSR_FIELD_LIST \
 	"Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime"
-
-struct fld {
-	const char *s;
-	size_t n;
-};
-
-#define QUOTE_B 80 /* buffer of a quoted field in a message */
-
-/* Field f quoted for a message, into q (QUOTE_B bytes). */
-static const char *quote_fld(char *q, const struct fld *f)
-{
-	return trc_quote(q, QUOTE_B, f->s, f->n);
-}
 
 struct msr_state {
 	int have_t0;
@@ -109,7 +97,7 @@ static size_t mem_msr(const struct trc_reader *r)
 /* ---- fields ------------------------------------------------------------ */
 
 /* Split line at commas into f[0..max); returns the number of fields. */
-static int split_commas(const char *line, size_t len, struct fld *f, int max)
+static int split_commas(const char *line, size_t len, struct trc_fld *f, int max)
 {
 	int n = 0;
 	const char *p = line, *end = line + len;
@@ -127,57 +115,16 @@ static int split_commas(const char *line, size_t len, struct fld *f, int max)
 	}
 }
 
-static int all_digits(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned)(unsigned char)s[i] - '0' > 9)
-			return 0;
-	return n > 0;
-}
-
-/* Field f as an unsigned decimal <= max into *out, or an error naming it. */
-static int get_u64(const struct trc_reader *r, const char *name,
-		   const struct fld *f, uint64_t max, uint64_t *out,
-		   struct jv_diag *d)
-{
-	char q[QUOTE_B];
-	long ln = r->lines.line;
-	if (f->n == 0)
-		return jv_diag_set(d, JV_EPARSE, r->name, ln,
-				   "%s: empty field, expected an unsigned integer",
-				   name);
-	if (!all_digits(f->s, f->n)) {
-		if (f->s[0] == '-' && all_digits(f->s + 1, f->n - 1))
-			return jv_diag_set(d, JV_ERANGE, r->name, ln,
-					   "%s: negative value '%s'", name,
-					   quote_fld(q, f));
-		return jv_diag_set(d, JV_EPARSE, r->name, ln,
-				   "%s: not an unsigned integer '%s'", name,
-				   quote_fld(q, f));
-	}
-	uint64_t v = 0;
-	for (size_t i = 0; i < f->n; i++) {
-		unsigned dg = (unsigned)(unsigned char)f->s[i] - '0';
-		if (v > max / 10 || dg > max - v * 10)
-			return jv_diag_set(d, JV_ERANGE, r->name, ln,
-					   "%s: out of range '%s' (max %" PRIu64 ")",
-					   name, quote_fld(q, f), max);
-		v = v * 10 + dg;
-	}
-	*out = v;
-	return 0;
-}
-
 static int name_char(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	       (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
-static int get_host(const struct trc_reader *r, const struct fld *f,
+static int get_host(const struct trc_reader *r, const struct trc_fld *f,
 		    struct jv_diag *d)
 {
-	char q[QUOTE_B];
+	char q[TRC_QUOTE_B];
 	if (f->n == 0)
 		return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
 				   "Hostname: empty field");
@@ -186,7 +133,7 @@ static int get_host(const struct trc_reader *r, const struct fld *f,
 			return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
 					   "Hostname: invalid host name '%s' "
 					   "(allowed characters: A-Z a-z 0-9 _ . -)",
-					   quote_fld(q, f));
+					   trc_fld_quote(q, f));
 	return 0;
 }
 
@@ -203,10 +150,10 @@ static int strcase_eq(const char *s, size_t n, const char *lower)
 	return i == n && lower[i] == '\0';
 }
 
-static int get_type(const struct trc_reader *r, const struct fld *f,
+static int get_type(const struct trc_reader *r, const struct trc_fld *f,
 		    int32_t *op, struct jv_diag *d)
 {
-	char q[QUOTE_B];
+	char q[TRC_QUOTE_B];
 	if (strcase_eq(f->s, f->n, "read"))
 		*op = TRC_OP_READ;
 	else if (strcase_eq(f->s, f->n, "write"))
@@ -214,7 +161,7 @@ static int get_type(const struct trc_reader *r, const struct fld *f,
 	else
 		return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
 				   "Type: expected 'Read' or 'Write', found '%s'",
-				   quote_fld(q, f));
+				   trc_fld_quote(q, f));
 	return 0;
 }
 
@@ -223,7 +170,7 @@ static int get_type(const struct trc_reader *r, const struct fld *f,
 /* The VM "host_disk" of this record, interned (with its mapping keys)
  * the first time it appears. */
 static int record_vm(struct trc_reader *r, struct msr_state *st,
-		     const struct fld *host, uint64_t disk, struct jv_diag *d)
+		     const struct trc_fld *host, uint64_t disk, struct jv_diag *d)
 {
 	if (st->last_vm >= 0 && disk == st->last_disk &&
 	    host->n == st->last_host_n &&
@@ -291,7 +238,7 @@ static int parse_row(struct trc_reader *r, struct msr_state *st,
 		     const char *line, size_t len, struct trc_record *rec,
 		     struct jv_diag *d)
 {
-	struct fld f[MSR_FIELDS + 1];
+	struct trc_fld f[MSR_FIELDS + 1];
 	int nf = split_commas(line, len, f, MSR_FIELDS + 1);
 	if (nf != MSR_FIELDS)
 		return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
@@ -300,13 +247,13 @@ static int parse_row(struct trc_reader *r, struct msr_state *st,
 	struct trc_blk *b = &rec->u.blk;
 	uint64_t ts = 0, disk = 0, off = 0, size = 0, rt = 0;
 	int rc;
-	if ((rc = get_u64(r, "Timestamp", &f[0], INT64_MAX, &ts, d)) < 0 ||
+	if ((rc = trc_fld_u64(r, "Timestamp", &f[0], INT64_MAX, &ts, d)) < 0 ||
 	    (rc = get_host(r, &f[1], d)) < 0 ||
-	    (rc = get_u64(r, "DiskNumber", &f[2], MSR_DISK_MAX, &disk, d)) < 0 ||
+	    (rc = trc_fld_u64(r, "DiskNumber", &f[2], MSR_DISK_MAX, &disk, d)) < 0 ||
 	    (rc = get_type(r, &f[3], &b->op, d)) < 0 ||
-	    (rc = get_u64(r, "Offset", &f[4], INT64_MAX, &off, d)) < 0 ||
-	    (rc = get_u64(r, "Size", &f[5], INT64_MAX, &size, d)) < 0 ||
-	    (rc = get_u64(r, "ResponseTime", &f[6],
+	    (rc = trc_fld_u64(r, "Offset", &f[4], INT64_MAX, &off, d)) < 0 ||
+	    (rc = trc_fld_u64(r, "Size", &f[5], INT64_MAX, &size, d)) < 0 ||
+	    (rc = trc_fld_u64(r, "ResponseTime", &f[6],
 			  (uint64_t)INT64_MAX / MSR_TICK_NS, &rt, d)) < 0)
 		return rc;
 	if (size > (uint64_t)INT64_MAX - off)

@@ -35,6 +35,7 @@
  * Timestamp < ~292 years; plain decimal numbers (no sign, no exponent);
  * lines <= 64 KiB.
  */
+#include "traces/fmt_text.h"
 #include "traces/trc_impl.h"
 
 #include <inttypes.h>
@@ -48,19 +49,6 @@
 #define NS_PER_S INT64_C(1000000000)
 #define FRAC_DIGITS 9 /* nanoseconds */
 #define SPC_FIELD_LIST "ASU,LBA,Size,Opcode,Timestamp"
-
-struct fld {
-	const char *s;
-	size_t n;
-};
-
-#define QUOTE_B 80 /* buffer of a quoted field in a message */
-
-/* Field f quoted for a message, into q (QUOTE_B bytes). */
-static const char *quote_fld(char *q, const struct fld *f)
-{
-	return trc_quote(q, QUOTE_B, f->s, f->n);
-}
 
 struct spc_state {
 	int have_t0;
@@ -103,14 +91,9 @@ static size_t mem_spc(const struct trc_reader *r)
 
 /* ---- fields ------------------------------------------------------------ */
 
-static int is_space(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
 /* Split at commas into f[0..max), each field trimmed of spaces and tabs;
  * returns the number of fields. */
-static int split_commas(const char *line, size_t len, struct fld *f, int max)
+static int split_commas(const char *line, size_t len, struct trc_fld *f, int max)
 {
 	int n = 0;
 	const char *p = line, *end = line + len;
@@ -119,10 +102,10 @@ static int split_commas(const char *line, size_t len, struct fld *f, int max)
 		const char *e = c ? c : end;
 		if (n < max) {
 			const char *s = p;
-			while (s < e && is_space(*s))
+			while (s < e && trc_is_space(*s))
 				s++;
 			const char *t = e;
-			while (t > s && is_space(t[-1]))
+			while (t > s && trc_is_space(t[-1]))
 				t--;
 			f[n].s = s;
 			f[n].n = (size_t)(t - s);
@@ -134,52 +117,12 @@ static int split_commas(const char *line, size_t len, struct fld *f, int max)
 	}
 }
 
-static int all_digits(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned)(unsigned char)s[i] - '0' > 9)
-			return 0;
-	return n > 0;
-}
-
-static int get_u64(const struct trc_reader *r, const char *name,
-		   const struct fld *f, uint64_t max, uint64_t *out,
-		   struct jv_diag *d)
-{
-	char q[QUOTE_B];
-	long ln = r->lines.line;
-	if (f->n == 0)
-		return jv_diag_set(d, JV_EPARSE, r->name, ln,
-				   "%s: empty field, expected an unsigned integer",
-				   name);
-	if (!all_digits(f->s, f->n)) {
-		if (f->s[0] == '-' && all_digits(f->s + 1, f->n - 1))
-			return jv_diag_set(d, JV_ERANGE, r->name, ln,
-					   "%s: negative value '%s'", name,
-					   quote_fld(q, f));
-		return jv_diag_set(d, JV_EPARSE, r->name, ln,
-				   "%s: not an unsigned integer '%s'", name,
-				   quote_fld(q, f));
-	}
-	uint64_t v = 0;
-	for (size_t i = 0; i < f->n; i++) {
-		unsigned dg = (unsigned)(unsigned char)f->s[i] - '0';
-		if (v > max / 10 || dg > max - v * 10)
-			return jv_diag_set(d, JV_ERANGE, r->name, ln,
-					   "%s: out of range '%s' (max %" PRIu64 ")",
-					   name, quote_fld(q, f), max);
-		v = v * 10 + dg;
-	}
-	*out = v;
-	return 0;
-}
-
 /* Decimal seconds "D+[.D*]" or ".D+" into nanoseconds (fraction digits
  * beyond the ninth are truncated). */
 static int get_seconds(const struct trc_reader *r, const char *name,
-		       const struct fld *f, int64_t *out, struct jv_diag *d)
+		       const struct trc_fld *f, int64_t *out, struct jv_diag *d)
 {
-	char q[QUOTE_B];
+	char q[TRC_QUOTE_B];
 	long ln = r->lines.line;
 	if (f->n == 0)
 		return jv_diag_set(d, JV_EPARSE, r->name, ln,
@@ -188,17 +131,17 @@ static int get_seconds(const struct trc_reader *r, const char *name,
 	size_t ni = dot ? (size_t)(dot - f->s) : f->n;
 	size_t nf = dot ? f->n - ni - 1 : 0;
 	const char *fr = dot ? dot + 1 : NULL;
-	if ((ni && !all_digits(f->s, ni)) || (nf && !all_digits(fr, nf)) ||
+	if ((ni && !trc_all_digits(f->s, ni)) || (nf && !trc_all_digits(fr, nf)) ||
 	    ni + nf == 0) {
 		if (f->s[0] == '-' && f->n > 1 &&
 		    ((unsigned)(unsigned char)f->s[1] - '0' <= 9 ||
 		     f->s[1] == '.'))
 			return jv_diag_set(d, JV_ERANGE, r->name, ln,
 					   "%s: negative value '%s'", name,
-					   quote_fld(q, f));
+					   trc_fld_quote(q, f));
 		return jv_diag_set(d, JV_EPARSE, r->name, ln,
 				   "%s: not a decimal number of seconds '%s'",
-				   name, quote_fld(q, f));
+				   name, trc_fld_quote(q, f));
 	}
 	uint64_t s = 0, frac = 0;
 	for (size_t i = 0; i < ni; i++) {
@@ -206,7 +149,7 @@ static int get_seconds(const struct trc_reader *r, const char *name,
 		if (s > (uint64_t)INT64_MAX / NS_PER_S)
 			return jv_diag_set(d, JV_ERANGE, r->name, ln,
 					   "%s: out of range '%s' (max %" PRId64
-					   " s)", name, quote_fld(q, f),
+					   " s)", name, trc_fld_quote(q, f),
 					   INT64_MAX / NS_PER_S);
 	}
 	for (size_t i = 0; i < FRAC_DIGITS; i++)
@@ -214,15 +157,15 @@ static int get_seconds(const struct trc_reader *r, const char *name,
 	if (s * NS_PER_S > (uint64_t)INT64_MAX - frac)
 		return jv_diag_set(d, JV_ERANGE, r->name, ln,
 				   "%s: out of range '%s'", name,
-				   quote_fld(q, f));
+				   trc_fld_quote(q, f));
 	*out = (int64_t)(s * NS_PER_S + frac);
 	return 0;
 }
 
-static int get_opcode(const struct trc_reader *r, const struct fld *f,
+static int get_opcode(const struct trc_reader *r, const struct trc_fld *f,
 		      int32_t *op, struct jv_diag *d)
 {
-	char q[QUOTE_B];
+	char q[TRC_QUOTE_B];
 	if (f->n == 1 && (f->s[0] == 'R' || f->s[0] == 'r'))
 		*op = TRC_OP_READ;
 	else if (f->n == 1 && (f->s[0] == 'W' || f->s[0] == 'w'))
@@ -231,7 +174,7 @@ static int get_opcode(const struct trc_reader *r, const struct fld *f,
 		return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
 				   "Opcode: expected 'R', 'r', 'W' or 'w', "
 				   "found '%s'",
-				   quote_fld(q, f));
+				   trc_fld_quote(q, f));
 	return 0;
 }
 
@@ -291,7 +234,7 @@ static int parse_row(struct trc_reader *r, struct spc_state *st,
 		     const char *line, size_t len, struct trc_record *rec,
 		     struct jv_diag *d)
 {
-	struct fld f[SPC_MIN_FIELDS];
+	struct trc_fld f[SPC_MIN_FIELDS];
 	int nf = split_commas(line, len, f, SPC_MIN_FIELDS);
 	if (nf < SPC_MIN_FIELDS)
 		return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
@@ -301,10 +244,10 @@ static int parse_row(struct trc_reader *r, struct spc_state *st,
 	uint64_t asu = 0, lba = 0, size = 0;
 	int64_t t = 0;
 	int rc;
-	if ((rc = get_u64(r, "ASU", &f[0], SPC_ASU_MAX, &asu, d)) < 0 ||
-	    (rc = get_u64(r, "LBA", &f[1], (uint64_t)INT64_MAX / SPC_BLOCK_B,
+	if ((rc = trc_fld_u64(r, "ASU", &f[0], SPC_ASU_MAX, &asu, d)) < 0 ||
+	    (rc = trc_fld_u64(r, "LBA", &f[1], (uint64_t)INT64_MAX / SPC_BLOCK_B,
 			  &lba, d)) < 0 ||
-	    (rc = get_u64(r, "Size", &f[2], INT64_MAX, &size, d)) < 0 ||
+	    (rc = trc_fld_u64(r, "Size", &f[2], INT64_MAX, &size, d)) < 0 ||
 	    (rc = get_opcode(r, &f[3], &b->op, d)) < 0 ||
 	    (rc = get_seconds(r, "Timestamp", &f[4], &t, d)) < 0)
 		return rc;
@@ -338,7 +281,7 @@ static int parse_row(struct trc_reader *r, struct spc_state *st,
 static int is_blank(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!is_space(s[i]))
+		if (!trc_is_space(s[i]))
 			return 0;
 	return 1;
 }

@@ -1,0 +1,74 @@
+/* fmt_text: field helpers of the line-oriented foreign readers (see fmt_text.h). */
+#include "traces/fmt_text.h"
+
+#include <inttypes.h>
+
+const char *trc_fld_quote(char *q, const struct trc_fld *f)
+{
+	return trc_quote(q, TRC_QUOTE_B, f->s, f->n);
+}
+
+int trc_is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+int trc_all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned)(unsigned char)s[i] - '0' > 9)
+			return 0;
+	return n > 0;
+}
+
+int trc_fld_u64(const struct trc_reader *r, const char *name,
+		   const struct trc_fld *f, uint64_t max, uint64_t *out,
+		   struct jv_diag *d)
+{
+	char q[TRC_QUOTE_B];
+	long ln = r->lines.line;
+	if (f->n == 0)
+		return jv_diag_set(d, JV_EPARSE, r->name, ln,
+				   "%s: empty field, expected an unsigned integer",
+				   name);
+	if (!trc_all_digits(f->s, f->n)) {
+		if (f->s[0] == '-' && trc_all_digits(f->s + 1, f->n - 1))
+			return jv_diag_set(d, JV_ERANGE, r->name, ln,
+					   "%s: negative value '%s'", name,
+					   trc_fld_quote(q, f));
+		return jv_diag_set(d, JV_EPARSE, r->name, ln,
+				   "%s: not an unsigned integer '%s'", name,
+				   trc_fld_quote(q, f));
+	}
+	uint64_t v = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		unsigned dg = (unsigned)(unsigned char)f->s[i] - '0';
+		if (v > max / 10 || dg > max - v * 10)
+			return jv_diag_set(d, JV_ERANGE, r->name, ln,
+					   "%s: out of range '%s' (max %" PRIu64 ")",
+					   name, trc_fld_quote(q, f), max);
+		v = v * 10 + dg;
+	}
+	*out = v;
+	return 0;
+}
+
+int trc_split_blanks(const char *line, size_t len, struct trc_fld *f, int max)
+{
+	int n = 0;
+	const char *p = line, *end = line + len;
+	for (;;) {
+		while (p < end && trc_is_space(*p))
+			p++;
+		if (p == end)
+			return n;
+		const char *s = p;
+		while (p < end && !trc_is_space(*p))
+			p++;
+		if (n < max) {
+			f[n].s = s;
+			f[n].n = (size_t)(p - s);
+		}
+		n++;
+	}
+}
