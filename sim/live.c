@@ -127,6 +127,7 @@ static const char *const IO_SRC_NAMES[] = {"none", "/proc/PID/io", "cgroup v1 bl
 
 struct tid_prev {
 	uint32_t tid;
+	int32_t cpu;
 	uint64_t v[LPERF_N_EVENTS];
 };
 
@@ -672,10 +673,13 @@ static int write_pmci(struct ent *e, int64_t t_ns, const uint64_t *delta, struct
 	return rc;
 }
 
-static struct tid_prev *tid_slot(struct ent *e, uint32_t tid)
+/* The previous values of a thread's counters on one CPU: with inherited
+ * per-CPU counters a sample reads the instance of the CPU it was taken on,
+ * so a thread that migrates has one running value per CPU. */
+static struct tid_prev *tid_slot(struct ent *e, uint32_t tid, int32_t cpu)
 {
 	for (int i = 0; i < e->ntids; i++)
-		if (e->tids[i].tid == tid)
+		if (e->tids[i].tid == tid && e->tids[i].cpu == cpu)
 			return &e->tids[i];
 	if (e->ntids >= LIVE_TIDS_MAX)
 		return NULL;
@@ -690,6 +694,7 @@ static struct tid_prev *tid_slot(struct ent *e, uint32_t tid)
 	struct tid_prev *s = &e->tids[e->ntids++];
 	memset(s, 0, sizeof *s);
 	s->tid = tid;
+	s->cpu = cpu;
 	return s;
 }
 
@@ -723,7 +728,7 @@ static int sampler_records(struct live *L, struct ent *e, int64_t now_mono, stru
 	qsort(L->smp_buf, L->nsmp, sizeof *L->smp_buf, cmp_sample);
 	for (size_t i = 0; i < L->nsmp; i++) {
 		const struct lperf_sample *s = &L->smp_buf[i];
-		struct tid_prev *tp = tid_slot(e, s->tid);
+		struct tid_prev *tp = tid_slot(e, s->tid, s->cpu);
 		if (!tp)
 			continue;
 		uint64_t delta[LPERF_N_EVENTS];

@@ -648,6 +648,7 @@ END_TEST
 
 struct tidv {
 	uint32_t tid;
+	int32_t cpu; /* inherited counters: one instance per CPU */
 	uint64_t tc;
 };
 
@@ -664,11 +665,11 @@ static void on_sample(void *ctx, const struct lperf_sample *s)
 	a->n++;
 	int k = -1;
 	for (int i = 0; i < a->nt; i++)
-		if (a->t[i].tid == s->tid)
+		if (a->t[i].tid == s->tid && a->t[i].cpu == s->cpu)
 			k = i;
 	if (k < 0 && a->nt < 64) {
 		k = a->nt++;
-		a->t[k] = (struct tidv){s->tid, 0};
+		a->t[k] = (struct tidv){s->tid, s->cpu, 0};
 	}
 	if (k < 0)
 		return;
