@@ -185,23 +185,10 @@ static int record_vm(struct trc_reader *r, struct msr_state *st,
 				   "characters for Hostname_DiskNumber)",
 				   trc_quote(q, sizeof q, nm, strlen(nm)),
 				   TRC_NAME_MAX - 1);
-	int before = r->vms.n;
-	int vm = trc_names_intern(&r->vms, nm, (size_t)n,
-				  trc_names_hash(nm, (size_t)n));
-	if (vm == JV_ELIMIT)
-		return jv_diag_set(d, JV_ELIMIT, r->name, r->lines.line,
-				   "too many distinct volumes (more than %d VM "
-				   "names) at '%s'", TRC_MAX_VMS, nm);
+	snprintf(attrs, sizeof attrs, "host=%.*s,disk=%" PRIu64, (int)host->n, host->s, disk);
+	int vm = trc_intern_vm(r, nm, n, attrs, "too many distinct volumes", d);
 	if (vm < 0)
-		return jv_diag_set(d, JV_ENOMEM, r->name, r->lines.line,
-				   "out of memory");
-	if (r->vms.n != before) {
-		snprintf(attrs, sizeof attrs, "host=%.*s,disk=%" PRIu64,
-			 (int)host->n, host->s, disk);
-		if (trc_names_set_attrs(&r->vms, vm, attrs) < 0)
-			return jv_diag_set(d, JV_ENOMEM, r->name,
-					   r->lines.line, "out of memory");
-	}
+		return vm;
 	st->last_vm = vm;
 	st->last_disk = disk;
 	st->last_host_n = host->n;

@@ -187,22 +187,10 @@ static int record_vm(struct trc_reader *r, struct spc_state *st,
 		return st->last_vm;
 	char nm[32], attrs[48];
 	int n = snprintf(nm, sizeof nm, "asu%" PRIu64, asu);
-	int before = r->vms.n;
-	int vm = trc_names_intern(&r->vms, nm, (size_t)n,
-				  trc_names_hash(nm, (size_t)n));
-	if (vm == JV_ELIMIT)
-		return jv_diag_set(d, JV_ELIMIT, r->name, r->lines.line,
-				   "ASU: too many distinct ASUs (more than %d "
-				   "VM names) at '%s'", TRC_MAX_VMS, nm);
+	snprintf(attrs, sizeof attrs, "asu=%" PRIu64, asu);
+	int vm = trc_intern_vm(r, nm, n, attrs, "ASU: too many distinct ASUs", d);
 	if (vm < 0)
-		return jv_diag_set(d, JV_ENOMEM, r->name, r->lines.line,
-				   "out of memory");
-	if (r->vms.n != before) {
-		snprintf(attrs, sizeof attrs, "asu=%" PRIu64, asu);
-		if (trc_names_set_attrs(&r->vms, vm, attrs) < 0)
-			return jv_diag_set(d, JV_ENOMEM, r->name,
-					   r->lines.line, "out of memory");
-	}
+		return vm;
 	st->last_vm = vm;
 	st->last_asu = asu;
 	return vm;

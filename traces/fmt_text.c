@@ -72,3 +72,18 @@ int trc_split_blanks(const char *line, size_t len, struct trc_fld *f, int max)
 		n++;
 	}
 }
+
+int trc_intern_vm(struct trc_reader *r, const char *nm, int n, const char *attrs,
+		  const char *what, struct jv_diag *d)
+{
+	int before = r->vms.n;
+	int vm = trc_names_intern(&r->vms, nm, (size_t)n, trc_names_hash(nm, (size_t)n));
+	if (vm == JV_ELIMIT)
+		return jv_diag_set(d, JV_ELIMIT, r->name, r->lines.line,
+				   "%s (more than %d VM names) at '%s'", what, TRC_MAX_VMS, nm);
+	if (vm < 0)
+		return jv_diag_set(d, JV_ENOMEM, r->name, r->lines.line, "out of memory");
+	if (r->vms.n != before && trc_names_set_attrs(&r->vms, vm, attrs) < 0)
+		return jv_diag_set(d, JV_ENOMEM, r->name, r->lines.line, "out of memory");
+	return vm;
+}

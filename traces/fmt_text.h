@@ -32,4 +32,11 @@ int trc_fld_u64(const struct trc_reader *r, const char *name, const struct trc_f
  * first max are stored). */
 int trc_split_blanks(const char *line, size_t len, struct trc_fld *f, int max);
 
+/* Intern the VM name nm[0..n) with its mapping keys attrs (recorded the
+ * first time the name is seen). Returns the name's index, or JV_ELIMIT
+ * ("WHAT (more than N VM names) at 'NAME'") / JV_ENOMEM with d filled at the
+ * reader's current line. */
+int trc_intern_vm(struct trc_reader *r, const char *nm, int n, const char *attrs,
+		  const char *what, struct jv_diag *d);
+
 #endif
