@@ -42,6 +42,8 @@ struct out_run_info {
 	uint64_t seed;
 	const char *command_line;
 	const char *tool_version;
+	const char *overrides; /* canonical --set overrides (db_canon_overrides), or NULL */
+	const char *out_dir;   /* the run directory, or NULL */
 };
 
 /* Create the run: dir (final path), force (replace an existing dir),

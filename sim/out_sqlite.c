@@ -28,7 +28,8 @@
  *   metric(run_id -> run(id), name TEXT, value REAL, unit TEXT)
  *   <table>(run_id -> run(id), <columns> INTEGER|REAL|TEXT)
  * The three last `run` columns (version 2) identify a sweep point
- * (sim/sweep.c, sim/db.c fill them; a plain run leaves them NULL).
+ * (sim/sweep.c, sim/db.c fill them; a plain run fills overrides and out_dir
+ * and leaves point_key NULL, so it may be stored more than once).
  *
  * Migrations: a version 1 database is migrated forward inside the run's
  * transaction (ALTER TABLE run ADD COLUMN x3, the unique index, version 2),
@@ -307,8 +308,8 @@ static int insert_run(struct out_sqlite *db, const struct out_run_info *info,
 		strcpy(started, "1970-01-01T00:00:00Z");
 	if (sqlite3_prepare_v2(db->h,
 			       "INSERT INTO run(scenario_name, scenario_file, scenario_text, seed,"
-			       " command_line, tool_version, started_at, status)"
-			       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 'running')",
+			       " command_line, tool_version, started_at, status, overrides, out_dir)"
+			       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 'running', ?8, ?9)",
 			       -1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	if (bind_text_or_null(st, 1, info->scenario_name) ||
@@ -317,7 +318,9 @@ static int insert_run(struct out_sqlite *db, const struct out_run_info *info,
 	    sqlite3_bind_int64(st, 4, (int64_t)info->seed) ||
 	    bind_text_or_null(st, 5, info->command_line) ||
 	    bind_text_or_null(st, 6, info->tool_version) ||
-	    bind_text_or_null(st, 7, started) || sqlite3_step(st) != SQLITE_DONE)
+	    bind_text_or_null(st, 7, started) ||
+	    bind_text_or_null(st, 8, info->overrides) ||
+	    bind_text_or_null(st, 9, info->out_dir) || sqlite3_step(st) != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(st);
 	db->run_id = sqlite3_last_insert_rowid(db->h);

@@ -22,6 +22,7 @@
 
 #include "models/idle_split.h"
 #include "models/ledger.h"
+#include "sim/db.h"
 #include "sim/machine.h"
 #include "sim/out.h"
 #include "base/jv_signal.h"
@@ -537,7 +538,7 @@ int run_main(const struct run_opts *o, FILE *out, FILE *err)
 	struct scn *s = NULL;
 	struct out_run *run = NULL;
 	struct machine *m = NULL;
-	char *text = NULL;
+	char *text = NULL, *canon = NULL;
 	char dirbuf[RUN_PATH_MAX];
 	struct run_ctx x = {0};
 	int rc = scn_load(o->scenario, o->ov, o->n_ov, &s, &d);
@@ -554,6 +555,10 @@ int run_main(const struct run_opts *o, FILE *out, FILE *err)
 		dir = dirbuf;
 	}
 	text = resolved_text(s);
+	if (o->db && db_canon_overrides(o->ov, o->n_ov, &canon)) {
+		rc = jv_diag_set(&d, JV_ENOMEM, NULL, 0, "out of memory");
+		goto fail;
+	}
 	struct out_run_info info = {
 		.scenario_name = s->global.name,
 		.scenario_file = o->scenario,
@@ -561,6 +566,8 @@ int run_main(const struct run_opts *o, FILE *out, FILE *err)
 		.seed = s->global.seed,
 		.command_line = o->command_line ? o->command_line : "",
 		.tool_version = JV_VERSION,
+		.overrides = canon,
+		.out_dir = dir,
 	};
 	rc = out_run_open(dir, o->force, o->db, &info, &run, &d);
 	if (rc)
@@ -679,6 +686,7 @@ int run_main(const struct run_opts *o, FILE *out, FILE *err)
 	machine_free(m);
 	scn_free(s);
 	free(text);
+	free(canon);
 	free(x.prev);
 	free(x.prev_cont);
 	free(x.steps);
@@ -692,6 +700,7 @@ fail:
 	machine_free(m);
 	scn_free(s);
 	free(text);
+	free(canon);
 	if (!d.err)
 		jv_diag_set(&d, rc, o->scenario, 0, "%s", jv_strerror(rc));
 	fprintf(err, "joulevisor: %s\n", d.msg);

@@ -50,6 +50,12 @@ if command -v sqlite3 >/dev/null; then
   [ "$(sqlite3 runs.db "select status from run")" = complete ] && ok || bad "db run status"
   n_csv=$(($(wc -l < run3/matrix.csv) - 1))
   [ "$(sqlite3 runs.db "select count(*) from matrix")" = "$n_csv" ] && ok || bad "db matrix rows"
+  [ "$(sqlite3 runs.db "select overrides from run")" = "global.duration=1s" ] && ok \
+    || bad "run --db did not store its overrides"
+  [ "$(sqlite3 runs.db "select out_dir from run")" = run3 ] && ok || bad "run --db out_dir"
+  # the same run again: a second row (point_key stays NULL, so no clash)
+  expect_exit 0 "$JV" run "$SRC/scenarios/default.ini" -o run3 -q --force --set global.duration=1s --db runs.db
+  [ "$(sqlite3 runs.db "select count(*) from run where point_key is null")" = 2 ] && ok || bad "second run --db"
 fi
 
 # --parse-only prints the resolved scenario and writes nothing
