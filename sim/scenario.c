@@ -1890,7 +1890,9 @@ static int finalize_driver(struct ld *L, int i)
 		vm->driver_idx = d;
 		return 0;
 	}
-	if (vm->workload != SCN_WL_DISK_STRESS && vm->n_traces == 0)
+	/* a VM that may receive block records: its own traces, or records
+	 * other VMs' traces route to it by a match rule */
+	if (vm->workload != SCN_WL_DISK_STRESS && vm->n_traces == 0 && !vm->match[0])
 		return 0;
 	int n = 0, last = -1;
 	for (int j = 0; j < s->n_vms; j++)
