@@ -1960,6 +1960,37 @@ static int record_inputs(struct ld *L)
 	return 0;
 }
 
+/* Two trace entries naming one file (the same path, or the same inode
+ * when both can be stat'ed): a file is read once per entry, so every
+ * record would be replayed, and charged, twice. */
+static int same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	if (!strcmp(a, b))
+		return 1;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+static int check_trace_dups(struct ld *L)
+{
+	struct scn *s = L->s;
+	int topt = find_opt(SCN_SEC_VM, "trace");
+	for (int i = 0; i < s->n_vms; i++)
+		for (int t = 0; t < s->vm[i].n_traces; t++)
+			for (int j = 0; j <= i; j++)
+				for (int u = 0; u < (j == i ? t : s->vm[j].n_traces); u++)
+					if (same_file(s->vm[i].trace[t], s->vm[j].trace[u]))
+						return opt_err(L, JV_EINVAL, topt, 1 + i,
+							       org_at(L, topt, 1 + i),
+							       "trace '%s' is already listed under "
+							       "vm '%s'; a file is replayed once "
+							       "(route its records to other VMs "
+							       "with match rules)",
+							       s->vm[i].trace[t], s->vm[j].name);
+	return 0;
+}
+
 /* The energy manager's options against each other and the VMs. */
 static int finalize_manager(struct ld *L)
 {
@@ -2025,7 +2056,7 @@ static int finalize(struct ld *L)
 	for (int i = 0; i < s->n_containers; i++)
 		if ((rc = finalize_container(L, i)))
 			return rc;
-	if ((rc = finalize_manager(L)))
+	if ((rc = finalize_manager(L)) || (rc = check_trace_dups(L)))
 		return rc;
 	int mo = find_opt(SCN_SEC_VM, "match");
 	for (int i = 0; i < s->n_vms; i++) {

@@ -34,6 +34,14 @@ rate_window = 0
 " "out_of_range.ini:8:"
 expect_err "out of range"
 case_scn empty ""  "empty.ini"
+# one trace file under two VMs (another path to the same file): replayed twice
+printf 't_ns,vm,cpu,cycles\n' > one.csv; mkdir -p sub
+case_scn trace_twice "$base[vm a]
+trace = one.csv
+[vm b]
+trace = sub/../one.csv
+" "trace_twice.ini:10:"
+expect_err "already listed under vm 'a'"
 printf '[global]\ninclude = b.ini\n' > a.ini; printf '[global]\ninclude = a.ini\n' > b.ini
 expect_exit 2 "$JV" run a.ini -o out-cycle -q
 expect_err "include cycle"
