@@ -23,60 +23,8 @@
 #include "sim/out_sqlite.h"
 #include "sim/run.h"
 
-#define PATH_LEN 512
-
-static char base[64];
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void setup(void)
-{
-	strcpy(base, "/tmp/check_db-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(base));
-}
-
-static void teardown(void)
-{
-	nftw(base, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *at(const char *rel)
-{
-	static char bufs[8][PATH_LEN];
-	static int i;
-	char *b = bufs[i++ % 8];
-	snprintf(b, PATH_LEN, "%s/%s", base, rel);
-	return b;
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int c;
-	while ((c = getc(f)) != EOF)
-		putc(c, m);
-	fclose(f);
-	fclose(m);
-	return buf;
-}
-
-static void spit(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-}
+#define CK_TMP_PREFIX "check_db"
+#include "check_tmpdir.h"
 
 static sqlite3 *raw_open(const char *path)
 {

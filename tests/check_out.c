@@ -30,80 +30,13 @@
 #include "base/jv_err.h"
 #include "sim/out.h"
 
-#define PATH_LEN 512
+#define CK_TMP_PREFIX "check_out"
+#include "check_tmpdir.h"
+
 #define BIG_ROWS 200000 /* enough to overflow the 1 MiB table buffer */
 #define FSIZE_LIMIT_B (64 * 1024)
 
-static char base[64];
-
 /* ---- helpers ------------------------------------------------------------- */
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void setup(void)
-{
-	strcpy(base, "/tmp/check_out-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(base));
-}
-
-static void teardown(void)
-{
-	nftw(base, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *at(const char *rel)
-{
-	static char bufs[4][PATH_LEN];
-	static int i;
-	char *b = bufs[i++ % 4];
-	int n = snprintf(b, PATH_LEN, "%s/%s", base, rel);
-	ck_assert(n > 0 && n < PATH_LEN);
-	return b;
-}
-
-static int exists(const char *path)
-{
-	struct stat st;
-	return lstat(path, &st) == 0;
-}
-
-/* Whole file as a NUL-terminated string (aborts the test if missing). */
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	char *s = NULL;
-	size_t len = 0, cap = 0, n;
-	char buf[4096];
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-		if (len + n + 1 > cap) {
-			cap = (len + n + 1) * 2;
-			s = realloc(s, cap);
-			ck_assert_ptr_nonnull(s);
-		}
-		memcpy(s + len, buf, n);
-		len += n;
-	}
-	fclose(f);
-	if (!s)
-		s = calloc(1, 1);
-	s[len] = '\0';
-	return s;
-}
-
-static void spit(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	ck_assert_int_eq(fclose(f), 0);
-}
 
 static int cmp_str(const void *a, const void *b)
 {

@@ -21,37 +21,8 @@
 #include "sim/db.h"
 #include "sim/sweep.h"
 
-#define PATH_LEN 512
-
-static char base[64];
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void setup(void)
-{
-	strcpy(base, "/tmp/check_sweep-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(base));
-}
-
-static void teardown(void)
-{
-	nftw(base, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *at(const char *rel)
-{
-	static char bufs[8][PATH_LEN];
-	static int i;
-	char *b = bufs[i++ % 8];
-	snprintf(b, PATH_LEN, "%s/%s", base, rel);
-	return b;
-}
+#define CK_TMP_PREFIX "check_sweep"
+#include "check_tmpdir.h"
 
 /* ---- parsers -------------------------------------------------------------------- */
 
