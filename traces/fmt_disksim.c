@@ -67,13 +67,6 @@ struct ds_state {
 	char skip_buf[32]; /* trc_skipped() reason: "zero-size N" */
 };
 
-static int probe(const char *head, size_t len)
-{
-	(void)head; /* headerless: only used when named */
-	(void)len;
-	return 0;
-}
-
 static int open_ds(struct trc_reader *r, struct jv_diag *d)
 {
 	int64_t unit = r->opts.time_unit_ns;
@@ -81,19 +74,12 @@ static int open_ds(struct trc_reader *r, struct jv_diag *d)
 		return jv_diag_set(d, JV_EINVAL, r->name, 0,
 				   "time unit: must be > 0 ns, found %" PRId64
 				   " ns", unit);
-	struct ds_state *st = calloc(1, sizeof *st);
+	struct ds_state *st = trc_priv_new(r, sizeof *st, d);
 	if (!st)
-		return jv_diag_set(d, JV_ENOMEM, r->name, 0, "out of memory");
+		return JV_ENOMEM;
 	st->unit_ns = unit ? unit : DS_DEFAULT_UNIT_NS;
 	st->last_vm = -1;
-	r->priv = st;
 	return 0;
-}
-
-static void close_ds(struct trc_reader *r)
-{
-	free(r->priv);
-	r->priv = NULL;
 }
 
 static size_t mem_ds(const struct trc_reader *r)
@@ -256,5 +242,5 @@ static int next_ds(struct trc_reader *r, struct trc_record *rec,
 }
 
 const struct trc_format trc_fmt_disksim = {
-	"disksim", TRC_BLK, probe, open_ds, next_ds, close_ds, mem_ds,
+	"disksim", TRC_BLK, trc_probe_named_only, open_ds, next_ds, trc_priv_free, mem_ds,
 };

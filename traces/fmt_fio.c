@@ -166,11 +166,10 @@ static int check_header(struct trc_reader *r, struct fio_state *st,
 
 static int open_fio(struct trc_reader *r, struct jv_diag *d)
 {
-	struct fio_state *st = calloc(1, sizeof *st);
+	struct fio_state *st = trc_priv_new(r, sizeof *st, d);
 	if (!st)
-		return jv_diag_set(d, JV_ENOMEM, r->name, 0, "out of memory");
+		return JV_ENOMEM;
 	st->last_vm = -1;
-	r->priv = st;
 	char *line;
 	size_t len;
 	int rc = trc_lines_next(&r->lines, &line, &len, d);
@@ -181,12 +180,6 @@ static int open_fio(struct trc_reader *r, struct jv_diag *d)
 				   "empty file: expected first line '%s' or '%s'",
 				   FIO_HDR_V2, FIO_HDR_V3);
 	return check_header(r, st, line, len, d);
-}
-
-static void close_fio(struct trc_reader *r)
-{
-	free(r->priv);
-	r->priv = NULL;
 }
 
 static size_t mem_fio(const struct trc_reader *r)
@@ -483,5 +476,5 @@ static int next_fio(struct trc_reader *r, struct trc_record *rec,
 }
 
 const struct trc_format trc_fmt_fio = {
-	"fio", TRC_BLK, probe, open_fio, next_fio, close_fio, mem_fio,
+	"fio", TRC_BLK, probe, open_fio, next_fio, trc_priv_free, mem_fio,
 };

@@ -65,27 +65,13 @@ struct msr_state {
 	char skip_buf[32]; /* trc_skipped() reason: "zero-size N" */
 };
 
-static int probe(const char *head, size_t len)
-{
-	(void)head; /* headerless: only used when named */
-	(void)len;
-	return 0;
-}
-
 static int open_msr(struct trc_reader *r, struct jv_diag *d)
 {
-	struct msr_state *st = calloc(1, sizeof *st);
+	struct msr_state *st = trc_priv_new(r, sizeof *st, d);
 	if (!st)
-		return jv_diag_set(d, JV_ENOMEM, r->name, 0, "out of memory");
+		return JV_ENOMEM;
 	st->last_vm = -1;
-	r->priv = st;
 	return 0;
-}
-
-static void close_msr(struct trc_reader *r)
-{
-	free(r->priv);
-	r->priv = NULL;
 }
 
 static size_t mem_msr(const struct trc_reader *r)
@@ -95,25 +81,6 @@ static size_t mem_msr(const struct trc_reader *r)
 }
 
 /* ---- fields ------------------------------------------------------------ */
-
-/* Split line at commas into f[0..max); returns the number of fields. */
-static int split_commas(const char *line, size_t len, struct trc_fld *f, int max)
-{
-	int n = 0;
-	const char *p = line, *end = line + len;
-	for (;;) {
-		const char *c = memchr(p, ',', (size_t)(end - p));
-		const char *e = c ? c : end;
-		if (n < max) {
-			f[n].s = p;
-			f[n].n = (size_t)(e - p);
-		}
-		n++;
-		if (!c)
-			return n;
-		p = c + 1;
-	}
-}
 
 static int name_char(unsigned char c)
 {
@@ -226,7 +193,7 @@ static int parse_row(struct trc_reader *r, struct msr_state *st,
 		     struct jv_diag *d)
 {
 	struct trc_fld f[MSR_FIELDS + 1];
-	int nf = split_commas(line, len, f, MSR_FIELDS + 1);
+	int nf = trc_split_commas(line, len, f, MSR_FIELDS + 1, 0);
 	if (nf != MSR_FIELDS)
 		return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
 				   "expected %d fields (" MSR_FIELD_LIST
@@ -298,5 +265,5 @@ static int next_msr(struct trc_reader *r, struct trc_record *rec,
 }
 
 const struct trc_format trc_fmt_msr = {
-	"msr", TRC_BLK, probe, open_msr, next_msr, close_msr, mem_msr,
+	"msr", TRC_BLK, trc_probe_named_only, open_msr, next_msr, trc_priv_free, mem_msr,
 };

@@ -60,27 +60,13 @@ struct spc_state {
 	char skip_buf[32]; /* trc_skipped() reason: "zero-size N" */
 };
 
-static int probe(const char *head, size_t len)
-{
-	(void)head; /* headerless: only used when named */
-	(void)len;
-	return 0;
-}
-
 static int open_spc(struct trc_reader *r, struct jv_diag *d)
 {
-	struct spc_state *st = calloc(1, sizeof *st);
+	struct spc_state *st = trc_priv_new(r, sizeof *st, d);
 	if (!st)
-		return jv_diag_set(d, JV_ENOMEM, r->name, 0, "out of memory");
+		return JV_ENOMEM;
 	st->last_vm = -1;
-	r->priv = st;
 	return 0;
-}
-
-static void close_spc(struct trc_reader *r)
-{
-	free(r->priv);
-	r->priv = NULL;
 }
 
 static size_t mem_spc(const struct trc_reader *r)
@@ -90,32 +76,6 @@ static size_t mem_spc(const struct trc_reader *r)
 }
 
 /* ---- fields ------------------------------------------------------------ */
-
-/* Split at commas into f[0..max), each field trimmed of spaces and tabs;
- * returns the number of fields. */
-static int split_commas(const char *line, size_t len, struct trc_fld *f, int max)
-{
-	int n = 0;
-	const char *p = line, *end = line + len;
-	for (;;) {
-		const char *c = memchr(p, ',', (size_t)(end - p));
-		const char *e = c ? c : end;
-		if (n < max) {
-			const char *s = p;
-			while (s < e && trc_is_space(*s))
-				s++;
-			const char *t = e;
-			while (t > s && trc_is_space(t[-1]))
-				t--;
-			f[n].s = s;
-			f[n].n = (size_t)(t - s);
-		}
-		n++;
-		if (!c)
-			return n;
-		p = c + 1;
-	}
-}
 
 /* Decimal seconds "D+[.D*]" or ".D+" into nanoseconds (fraction digits
  * beyond the ninth are truncated). */
@@ -223,7 +183,7 @@ static int parse_row(struct trc_reader *r, struct spc_state *st,
 		     struct jv_diag *d)
 {
 	struct trc_fld f[SPC_MIN_FIELDS];
-	int nf = split_commas(line, len, f, SPC_MIN_FIELDS);
+	int nf = trc_split_commas(line, len, f, SPC_MIN_FIELDS, 1);
 	if (nf < SPC_MIN_FIELDS)
 		return jv_diag_set(d, JV_EPARSE, r->name, r->lines.line,
 				   "expected at least %d fields (" SPC_FIELD_LIST
@@ -293,5 +253,5 @@ static int next_spc(struct trc_reader *r, struct trc_record *rec,
 }
 
 const struct trc_format trc_fmt_spc = {
-	"spc", TRC_BLK, probe, open_spc, next_spc, close_spc, mem_spc,
+	"spc", TRC_BLK, trc_probe_named_only, open_spc, next_spc, trc_priv_free, mem_spc,
 };

@@ -2,6 +2,8 @@
 #include "traces/fmt_text.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 
 const char *trc_fld_quote(char *q, const struct trc_fld *f)
 {
@@ -71,6 +73,55 @@ int trc_split_blanks(const char *line, size_t len, struct trc_fld *f, int max)
 		}
 		n++;
 	}
+}
+
+int trc_split_commas(const char *line, size_t len, struct trc_fld *f, int max, int trim)
+{
+	int n = 0;
+	const char *p = line, *end = line + len;
+	for (;;) {
+		const char *c = memchr(p, ',', (size_t)(end - p));
+		const char *e = c ? c : end;
+		if (n < max) {
+			const char *s = p;
+			if (trim) {
+				while (s < e && trc_is_space(*s))
+					s++;
+				while (e > s && trc_is_space(e[-1]))
+					e--;
+			}
+			f[n].s = s;
+			f[n].n = (size_t)(e - s);
+		}
+		n++;
+		if (!c)
+			return n;
+		p = c + 1;
+	}
+}
+
+void *trc_priv_new(struct trc_reader *r, size_t size, struct jv_diag *d)
+{
+	void *st = calloc(1, size);
+	if (!st) {
+		jv_diag_set(d, JV_ENOMEM, r->name, 0, "out of memory");
+		return NULL;
+	}
+	r->priv = st;
+	return st;
+}
+
+void trc_priv_free(struct trc_reader *r)
+{
+	free(r->priv);
+	r->priv = NULL;
+}
+
+int trc_probe_named_only(const char *head, size_t len)
+{
+	(void)head;
+	(void)len;
+	return 0;
 }
 
 int trc_intern_vm(struct trc_reader *r, const char *nm, int n, const char *attrs,

@@ -41,6 +41,7 @@
  * size ends in an error naming the partial record's byte offset.
  */
 #include "traces/trc_impl.h"
+#include "traces/fmt_text.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -135,10 +136,9 @@ static int open_vscsi(struct trc_reader *r, struct jv_diag *d)
 		l->pos = 0;
 		l->scan = 0;
 	}
-	struct vscsi_state *st = calloc(1, sizeof *st);
+	struct vscsi_state *st = trc_priv_new(r, sizeof *st, d);
 	if (!st)
-		return jv_diag_set(d, JV_ENOMEM, r->name, 0, "out of memory");
-	r->priv = st;
+		return JV_ENOMEM;
 	long got = trc_lines_fill(l, VSCSI_PROBE_RECS * VSCSI_V2_B, d);
 	if (got < 0)
 		return (int)got;
@@ -166,12 +166,6 @@ static int open_vscsi(struct trc_reader *r, struct jv_diag *d)
 	if (st->vm < 0 || trc_names_set_attrs(&r->vms, st->vm, VSCSI_ATTRS) < 0)
 		return jv_diag_set(d, JV_ENOMEM, r->name, 0, "out of memory");
 	return 0;
-}
-
-static void close_vscsi(struct trc_reader *r)
-{
-	free(r->priv);
-	r->priv = NULL;
 }
 
 static size_t mem_vscsi(const struct trc_reader *r)
@@ -367,6 +361,6 @@ static int next_vscsi(struct trc_reader *r, struct trc_record *rec,
 }
 
 const struct trc_format trc_fmt_vscsi = {
-	"vscsi", TRC_BLK, probe, open_vscsi, next_vscsi, close_vscsi,
+	"vscsi", TRC_BLK, probe, open_vscsi, next_vscsi, trc_priv_free,
 	mem_vscsi,
 };
