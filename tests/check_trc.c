@@ -430,6 +430,8 @@ static const struct err_case {
 	  "empty file: expected '# joulevisor <kind> v1'" },
 	{ "blank lines only", "\n\r\n  \n", NULL, JV_EEMPTY, 0, "empty file" },
 	{ "empty with format", "", "blk", JV_EEMPTY, 0, "empty file" },
+	{ "empty msr names its format", "", "msr", JV_EEMPTY, 0, "empty file: no msr trace records" },
+	{ "empty spc names its format", "\n", "spc", JV_EEMPTY, 0, "empty file: no spc trace records" },
 	{ "not a trace", "t_ns,vm\n1,a\n", NULL, JV_EPARSE, 1,
 	  "unrecognised trace format, first line 't_ns,vm'" },
 	{ "unknown kind", "# joulevisor power v1\n", NULL, JV_EUNKNOWN, 1,

@@ -332,9 +332,14 @@ static int pick_format(struct trc_reader *r, const char *format,
 			return (int)got;
 		head = trc_lines_peek(&r->lines, &n);
 	}
-	if (r->lines.eof && all_blank(head, n))
+	if (r->lines.eof && all_blank(head, n)) {
+		const struct trc_format *f = format ? format_by_name(format) : NULL;
+		if (f && f != &fmt_pmc && f != &fmt_pmci && f != &fmt_blk && f != &fmt_blki)
+			return jv_diag_set(d, JV_EEMPTY, r->name, 0,
+					   "empty file: no %s trace records", f->name);
 		return jv_diag_set(d, JV_EEMPTY, r->name, 0,
 				   "empty file: expected '# joulevisor <kind> v1'");
+	}
 	if (format && strcmp(format, "auto") != 0) {
 		r->fmt = format_by_name(format);
 		return 0; /* checked by trc_open */
