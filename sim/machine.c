@@ -29,6 +29,17 @@
  *    accounts the request (models/disk_energy.h, models/recursive.h) and
  *    replies. Idle disk energy and the driver's idle CPU are charged every
  *    disk idle period (50 ms) over the driver's clients.
+ *  - Guests with resource containers (paper §3.4): the guest's scheduler
+ *    runs its containers' slices on its vCPU and charges each slice from
+ *    virtual PMCs at the container switch. A disk-stress container's
+ *    client CPU runs in its own slices (ready work preempts a CPU
+ *    container's slice, which resumes afterwards); its requests then go
+ *    through the guest's virtual disk like the VM's own (the host sees
+ *    only the VM). The reply's cost (the driver's disk estimate and CPU
+ *    prediction) is charged to the issuing container, in the guest's view
+ *    and budget; the truth charges the request's true busy energy and
+ *    driver work; the VM's idle shares are split over its containers in
+ *    proportion to their active cost per device.
  *  - Snapshots every [output] interval: all CPUs log a record, idle pots
  *    are split, the driver's undistributed CPU energy and not-yet-charged
  *    disk idle energy are booked as `unattributed`, and both ledgers check

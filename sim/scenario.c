@@ -1912,8 +1912,8 @@ static int finalize_driver(struct ld *L, int i)
 		int wopt = find_opt(SCN_SEC_CONTAINER, "workload");
 		int cslot = slot_of(L, SCN_SEC_CONTAINER, dc);
 		return opt_err(L, JV_EINVAL, wopt, cslot, org_at(L, wopt, cslot),
-			       "disk-stress goes through guest '%s''s virtual disk to a "
-			       "driver VM, and the scenario has no driver VM", vm->name);
+			       "disk-stress needs a driver VM serving the virtual disk "
+			       "of guest '%s', and the scenario has no driver VM", vm->name);
 	}
 	if (n == 0 && vm->workload != SCN_WL_DISK_STRESS)
 		return 0; /* traces may hold CPU records only: block records without a
