@@ -1142,6 +1142,8 @@ static void cont_submit(struct machine *m, struct mreq *r)
 {
 	struct mvm *v = r->vm;
 	const struct scn_container *c = r->cont->cfg;
+	if (v->stopped || m->q.now_ns >= v->cfg->stop_ns)
+		return; /* as a disk-stress VM: nothing new after its stop */
 	r->size_b = c->block_size_b;
 	r->op = c->op;
 	r->offset_b = v->next_offset;
