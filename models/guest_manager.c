@@ -12,16 +12,22 @@
  * every part is scaled down by the same factor: nested budgets never let
  * the containers together exceed the VM. Every guest period (50 ms of
  * guest time) each container gets budget x period joules; the guest
- * charges each container the energy of its slices from virtual PMCs (at
- * container switches) and preempts a container whose budget is spent until
- * the next refresh. The guest's scheduler shortens a slice to the time the
- * budget lasts at the container's recent power.
+ * charges each container the active energy of its slices from virtual PMCs
+ * (at container switches) and, for a container that issues disk requests,
+ * the active cost each reply carries (disk access and driver CPU), and
+ * preempts a container whose budget is spent until the next refresh (no
+ * slice, no new request). The guest's scheduler shortens a slice to the
+ * time the budget lasts at the container's recent power. The VM-wide limit
+ * is what the host set and enforces (the machine passes cpu_limit plus
+ * disk_limit, each once in force).
  *
  * Worked example: a 40 W VM with containers of 10 W and 30 W: budgets of
  * 0.5 J and 1.5 J per 50 ms; two CPU-bound apps at 69.5 W run 7.2 ms and
  * 21.6 ms per period; the VM draws 40 W and the throughput ratio is 3.
  *
- * Limits: budgets are per period, not banked; the guest's clock may drift
+ * Limits: budgets are per period, not banked (an overrun by requests in
+ * flight when the budget ran out is forgiven at the refresh); one budget
+ * covers all of a container's devices; the guest's clock may drift
  * from the host's ([vm] clock_drift_ppm), so its view of power differs
  * slightly from the host's (a slow guest clock reads higher).
  */

@@ -1,8 +1,8 @@
 /*
  * guest_manager: the energy-aware guest's manager (paper §3.4): splits the
- * VM-wide CPU limit the host set among the guest's resource containers
- * every guest period (50 ms) and preempts a container that exhausted its
- * budget until the next refresh.
+ * VM-wide limits the host set among the guest's resource containers every
+ * guest period (50 ms) and preempts a container that exhausted its budget
+ * until the next refresh.
  */
 #ifndef JV_GUEST_MANAGER_H
 #define JV_GUEST_MANAGER_H

@@ -56,6 +56,16 @@ struct machine_cont_stats {
 	int64_t cpu_ns;
 	double guest_idle_j, guest_active_j;
 	double true_idle_j, true_active_j;
+	/* The disk path (paper §3.4): requests a disk-stress container issued
+	 * through its guest's virtual disk, and what they cost on the driver's
+	 * CPU (drv_*) and on the disk (disk_*). Guest view: the costs the
+	 * replies carried plus the container's part of its VM's idle shares;
+	 * truth: the requests' true busy energy and true driver work plus its
+	 * part of the VM's true idle shares. */
+	uint64_t requests;      /* completed */
+	int64_t bytes;
+	double guest_drv_idle_j, guest_drv_active_j, guest_disk_idle_j, guest_disk_active_j;
+	double true_drv_idle_j, true_drv_active_j, true_disk_idle_j, true_disk_active_j;
 };
 
 struct machine_stats {

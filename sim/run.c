@@ -85,7 +85,8 @@ static int on_snapshot(void *vctx, int64_t t_ns, const struct ledger *acct,
 	for (int k = 0; k < x->s->n_containers; k++) {
 		const struct machine_cont_stats *cs = machine_cont_stats(x->m, k);
 		int rc = out_table_rowv(x->throughput, (int64_t)t_ns, x->s->container[k].name,
-					(int64_t)0, (int64_t)0,
+					(int64_t)(cs->requests - x->prev_cont[k].requests),
+					(int64_t)(cs->bytes - x->prev_cont[k].bytes),
 					(int64_t)(cs->cpu_ns - x->prev_cont[k].cpu_ns));
 		if (rc)
 			return rc;
@@ -299,7 +300,10 @@ static int write_matrix(struct out_run *out, const char *name, const struct ledg
 /* guest_matrix.csv (view = 0: each energy-aware guest's own view, mean
  * power over the guest's clock) and guest_truth.csv (view = 1: the truth per
  * container of every guest with containers). Containers run on their VM's
- * CPU; idle_j is the TSC-weighted baseline while the container ran. */
+ * CPU; idle_j is the TSC-weighted baseline while the container ran. A
+ * container with a disk path (disk-stress, or a part of its VM's idle
+ * shares) has two more rows via the driver: the driver's CPU and the disk,
+ * from the costs the replies carried and the idle shares. */
 static int write_guest_table(struct out_run *out, const struct scn *s, const struct machine *m,
 			     int truth)
 {
@@ -322,6 +326,23 @@ static int write_guest_table(struct out_run *out, const struct scn *s, const str
 		char dev[16];
 		snprintf(dev, sizeof dev, "cpu%d", c->vm % s->cpu.count);
 		rc = out_table_rowv(t, c->name, dev, "direct", i, a, i + a, (i + a) / dur_s);
+		int drv = v->driver_idx;
+		if (rc || drv < 0 || (c->workload != SCN_WL_DISK_STRESS && cs->guest_drv_idle_j == 0 &&
+				      cs->guest_disk_idle_j == 0 && cs->true_drv_idle_j == 0 &&
+				      cs->true_disk_idle_j == 0))
+			continue;
+		double di = truth ? cs->true_drv_idle_j : cs->guest_drv_idle_j;
+		double da = truth ? cs->true_drv_active_j : cs->guest_drv_active_j;
+		snprintf(dev, sizeof dev, "cpu%d", drv % s->cpu.count);
+		rc = out_table_rowv(t, c->name, dev, s->vm[drv].name, di, da, di + da,
+				    (di + da) / dur_s);
+		if (rc)
+			break;
+		di = truth ? cs->true_disk_idle_j : cs->guest_disk_idle_j;
+		da = truth ? cs->true_disk_active_j : cs->guest_disk_active_j;
+		snprintf(dev, sizeof dev, "disk%d", v->disk);
+		rc = out_table_rowv(t, c->name, dev, s->vm[drv].name, di, da, di + da,
+				    (di + da) / dur_s);
 	}
 	if (!rc)
 		rc = out_table_close(t);
@@ -436,13 +457,32 @@ static int write_summary(struct out_run *out, const struct scn *s, const struct 
 		const struct scn_vm *v = &s->vm[c->vm];
 		const struct machine_cont_stats *cs = machine_cont_stats(m, k);
 		double gdur = dur_s * (1.0 + v->clock_drift_ppm * 1e-6);
+		/* active power: its CPU slices, plus for a disk container what
+		 * its requests cost on the driver's CPU and the disk */
+		double t_path = cs->true_drv_active_j + cs->true_disk_active_j;
+		double g_path = cs->guest_drv_active_j + cs->guest_disk_active_j;
+		int disk = c->workload == SCN_WL_DISK_STRESS;
 		fprintf(f, "container_%s_cpu_ns: %" PRId64 "\n", c->name, cs->cpu_ns);
 		fprintf(f, "container_%s_cpu_share: %.10g\n", c->name,
 			(double)cs->cpu_ns * 1e-9 / dur_s);
-		fprintf(f, "container_%s_true_active_w: %.10g\n", c->name, cs->true_active_j / dur_s);
+		fprintf(f, "container_%s_true_active_w: %.10g\n", c->name,
+			(cs->true_active_j + t_path) / dur_s);
+		if (disk) {
+			fprintf(f, "container_%s_requests: %" PRIu64 "\n", c->name, cs->requests);
+			fprintf(f, "container_%s_bytes: %" PRId64 "\n", c->name, cs->bytes);
+			fprintf(f, "container_%s_throughput_bytes_per_s: %.10g\n", c->name,
+				(double)cs->bytes / dur_s);
+			fprintf(f, "container_%s_true_cpu_active_w: %.10g\n", c->name,
+				cs->true_active_j / dur_s);
+			fprintf(f, "container_%s_true_disk_path_active_w: %.10g\n", c->name,
+				t_path / dur_s);
+		}
 		if (v->energy_aware) {
 			fprintf(f, "container_%s_guest_view_active_w: %.10g\n", c->name,
-				cs->guest_active_j / gdur);
+				(cs->guest_active_j + g_path) / gdur);
+			if (disk)
+				fprintf(f, "container_%s_guest_view_disk_path_active_w: %.10g\n",
+					c->name, g_path / gdur);
 			fprintf(f, "container_%s_budget_w: %.10g\n", c->name,
 				machine_cont_budget_w(m, k));
 		}

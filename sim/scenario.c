@@ -1858,6 +1858,15 @@ static int finalize_vm(struct ld *L, int i)
 	return 0;
 }
 
+/* The first disk-stress container of VM vm, or -1 (containers resolved). */
+static int disk_container(const struct scn *s, int vm)
+{
+	for (int k = 0; k < s->n_containers; k++)
+		if (s->container[k].vm == vm && s->container[k].workload == SCN_WL_DISK_STRESS)
+			return k;
+	return -1;
+}
+
 static int finalize_driver(struct ld *L, int i)
 {
 	struct scn *s = L->s;
@@ -1890,9 +1899,10 @@ static int finalize_driver(struct ld *L, int i)
 		vm->driver_idx = d;
 		return 0;
 	}
-	/* a VM that may receive block records: its own traces, or records
-	 * other VMs' traces route to it by a match rule */
-	if (vm->workload != SCN_WL_DISK_STRESS && vm->n_traces == 0 && !vm->match[0])
+	/* a VM that may receive block records: its own traces, records other
+	 * VMs' traces route to it by a match rule, or a disk container's */
+	int dc = disk_container(s, i);
+	if (vm->workload != SCN_WL_DISK_STRESS && vm->n_traces == 0 && !vm->match[0] && dc < 0)
 		return 0;
 	int n = 0, last = -1;
 	for (int j = 0; j < s->n_vms; j++)
@@ -1900,6 +1910,13 @@ static int finalize_driver(struct ld *L, int i)
 			n++;
 			last = j;
 		}
+	if (n == 0 && dc >= 0) {
+		int wopt = find_opt(SCN_SEC_CONTAINER, "workload");
+		int cslot = slot_of(L, SCN_SEC_CONTAINER, dc);
+		return opt_err(L, JV_EINVAL, wopt, cslot, org_at(L, wopt, cslot),
+			       "disk-stress needs a driver VM serving the virtual disk "
+			       "of guest '%s', and the scenario has no driver VM", vm->name);
+	}
 	if (n == 0 && vm->workload != SCN_WL_DISK_STRESS)
 		return 0; /* traces may hold CPU records only: block records without a
 			   * driver are an error when the machine meets them */
@@ -2050,11 +2067,13 @@ static int finalize(struct ld *L)
 	for (int i = 0; i < s->n_vms; i++)
 		if ((rc = finalize_vm(L, i)))
 			return rc;
-	for (int i = 0; i < s->n_vms; i++)
-		if ((rc = finalize_driver(L, i)))
-			return rc;
+	/* containers first: a disk-stress container makes its guest a client
+	 * of a driver VM */
 	for (int i = 0; i < s->n_containers; i++)
 		if ((rc = finalize_container(L, i)))
+			return rc;
+	for (int i = 0; i < s->n_vms; i++)
+		if ((rc = finalize_driver(L, i)))
 			return rc;
 	if ((rc = finalize_manager(L)) || (rc = check_trace_dups(L)))
 		return rc;

@@ -156,10 +156,17 @@ struct scn_vm {
 struct scn_container {
 	char name[2 * SCN_NAME_MAX]; /* "VM/NAME" */
 	int vm;                      /* index into scn.vm[] */
-	int workload;
+	int workload;                /* none, cpu-hog or disk-stress */
 	struct scn_rates events;
 	double power_limit_w;        /* 0 = none */
 	double share;                /* 0 = none */
+	/* disk-stress: the [vm] keys of the same names, through the VM's
+	 * virtual disk and driver */
+	int64_t block_size_b;
+	int op;
+	int queue_depth;
+	int64_t client_cpu_ns;       /* in the container's slice on the guest vCPU */
+	int64_t think_ns;
 };
 
 struct scn_manager {

@@ -48,7 +48,8 @@ static const char *const idle_policies[] = { "equal", "utilization",
 static const char *const vm_kinds[] = { "guest", "driver", NULL };
 static const char *const workloads[] = { "none", "cpu-hog", "disk-stress",
 					 "trace", NULL };
-static const char *const container_workloads[] = { "none", "cpu-hog", NULL };
+static const char *const container_workloads[] = { "none", "cpu-hog", "disk-stress",
+						   NULL };
 static const char *const ops[] = { "read", "write", NULL };
 
 /* Row builders: section struct, key, type, field. */
@@ -264,6 +265,17 @@ const struct scn_opt scn_opt_table[] = {
 	     .min = "0W", .help = "power limit, 0 = none"),
 	CONT("share", SCN_T_DOUBLE, share, .def = "0", .min = "0", .max = "1",
 	     .help = "share of the VM's budget, 0 = none"),
+	CONT("block_size", SCN_T_SIZE, block_size_b, .def = "4KiB", .min = "512B",
+	     .max = "64MiB", .help = "disk-stress request size"),
+	CONT("op", SCN_T_ENUM, op, .def = "read", .allowed = ops,
+	     .help = "disk-stress request type"),
+	CONT("queue_depth", SCN_T_INT, queue_depth, .def = "1", .min = "1",
+	     .max = "1024", .help = "disk-stress requests in flight"),
+	CONT("client_cpu", SCN_T_TIME, client_cpu_ns, .def = "0ns", .min = "0ns",
+	     .max = "1s", .flags = SCN_F_PRESET,
+	     .help = "container CPU work before each disk-stress request (in its slice)"),
+	CONT("think", SCN_T_TIME, think_ns, .def = "0ns", .min = "0ns",
+	     .max = "1h", .help = "disk-stress pause after each completion"),
 
 	/* [manager]: the host-level energy manager (paper §3.3.6) */
 	MANAGER("cpu_period", SCN_T_TIME, cpu_period_ns, .def = "100ms",
@@ -351,6 +363,7 @@ static const struct scn_preset_val scn_paper_2007[] = {
 	/* containers run guest work: same rates as a guest's own work */
 	{ .sec = SCN_SEC_CONTAINER, .key = "events",
 	  .value = "instructions:4e9,l2_misses:2e7,bus_accesses:5e7" },
+	{ .sec = SCN_SEC_CONTAINER, .key = "client_cpu", .value = "1500ns" },
 };
 
 /* Names must match preset_names[] above, in the same order. */
