@@ -596,9 +596,11 @@ START_TEST(test_inherit_vs_rusage)
 }
 END_TEST
 
-START_TEST(test_cgroup_percpu_vs_usage)
+/* One measurement of a 2 x 0.2 s spin in a fresh cgroup: the sum of the
+ * per-CPU cgroup task-clocks (*a) and the cgroup's own CPU usage (*b), in
+ * ns. 0, or 1 when cgroups cannot be created here (skip). */
+static int cgroup_percpu_measure(double *a, double *b)
 {
-	SKIP_UNLESS(1);
 	struct lcg_mounts m;
 	struct jv_diag d;
 	jv_diag_clear(&d);
@@ -610,8 +612,8 @@ START_TEST(test_cgroup_percpu_vs_usage)
 	if (lcg_create(e, &m, cg, &d)) {
 		lcg_restore(e, &d);
 		lcg_enf_free(e);
-		printf("check_live: %s: skipped: %s\n", __func__, d.msg);
-		return;
+		printf("check_live: cgroup per-CPU test: skipped: %s\n", d.msg);
+		return 1;
 	}
 	int v2 = 0;
 	ck_assert_int_eq(lcg_dir(&m, LCG_PERF, cg, pdir, sizeof pdir, NULL), 0);
@@ -640,9 +642,31 @@ START_TEST(test_cgroup_percpu_vs_usage)
 	ck_assert_int_ne(access(pdir, F_OK), 0); /* removed */
 	ck_assert_int_ne(access(adir, F_OK), 0);
 	ck_assert_uint_eq(sum, v[LPERF_TASK_CLOCK]);
-	double a = (double)sum, b = (double)usage;
-	ck_assert_msg(b > 3e8, "cgroup usage %.0f ns (2 threads x 0.2 s)", b);
-	ck_assert_msg(fabs(a - b) <= 0.02 * b, "per-CPU sum %.0f ns vs cgroup usage %.0f ns", a, b);
+	*a = (double)sum;
+	*b = (double)usage;
+	return 0;
+}
+
+/* The per-CPU cgroup task-clocks add up to the cgroup's CPU usage within
+ * 2%. Both are kernel clocks sampled at different moments (the perf
+ * cgroup time is brought up to date at context switches), so on a
+ * heavily loaded machine one run can miss by more: up to three runs,
+ * and one within 2% passes. A systematic error (a CPU counted twice or
+ * not at all) fails all three. */
+START_TEST(test_cgroup_percpu_vs_usage)
+{
+	SKIP_UNLESS(1);
+	double a = 0, b = 0;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (cgroup_percpu_measure(&a, &b))
+			return;
+		ck_assert_msg(b > 3e8, "cgroup usage %.0f ns (2 threads x 0.2 s)", b);
+		if (fabs(a - b) <= 0.02 * b)
+			return;
+		printf("check_live: per-CPU sum %.0f ns vs cgroup usage %.0f ns (attempt %d)\n",
+		       a, b, attempt + 1);
+	}
+	ck_abort_msg("per-CPU sum %.0f ns vs cgroup usage %.0f ns", a, b);
 }
 END_TEST
 
