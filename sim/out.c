@@ -581,7 +581,7 @@ int out_table_open(struct out_run *r, const char *name, const char *const *cols,
 int out_table_open_ex(struct out_run *r, const char *name, const char *const *cols,
 		      const char *types, unsigned flags, struct out_table **out)
 {
-	size_t ncols;
+	size_t ncols = 0;
 	int err, fd;
 	if (!out)
 		return r ? run_fail(r, JV_EINVAL, NULL, "out_table_open: no result pointer")
