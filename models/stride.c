@@ -118,9 +118,16 @@ static int64_t pass_diff(uint64_t a, uint64_t b)
 	return -(int64_t)(~d) - 1;
 }
 
-static uint64_t pass_max(uint64_t a, uint64_t b)
+/* a before b on the pass circle: pass_diff(a, b) < 0, without the
+ * conversion (a - b wraps to the upper half exactly when it is negative) */
+static inline int pass_lt(uint64_t a, uint64_t b)
 {
-	return pass_diff(a, b) < 0 ? b : a;
+	return a - b > (uint64_t)INT64_MAX;
+}
+
+static inline uint64_t pass_max(uint64_t a, uint64_t b)
+{
+	return pass_lt(a, b) ? b : a;
 }
 
 static uint64_t eff_stride(const struct sched_entity *se)
@@ -131,11 +138,10 @@ static uint64_t eff_stride(const struct sched_entity *se)
 }
 
 /* Heap order: (pass, id), negative ids (the idle vCPU) last. */
-static int se_before(const struct sched_entity *a, const struct sched_entity *b)
+static inline int se_before(const struct sched_entity *a, const struct sched_entity *b)
 {
-	int64_t d = pass_diff(a->pass, b->pass);
-	if (d != 0)
-		return d < 0;
+	if (a->pass != b->pass)
+		return pass_lt(a->pass, b->pass);
 	return (unsigned)a->id < (unsigned)b->id;
 }
 
@@ -248,13 +254,10 @@ static void stride_entity_init(struct sched_rq *rq, struct sched_entity *se, uin
 	se->sleeping = 1; /* has not run: joins at the virtual time of its first enqueue */
 }
 
-static int stride_enqueue(struct sched_rq *rq, struct sched_entity *se)
+/* An entity that slept rejoins at the queue's virtual time (no banked
+ * credit), keeping a lead it earned by running. */
+static void wake_pass(struct sched_rq *rq, struct sched_entity *se)
 {
-	if (se->on_rq)
-		return 0;
-	int err = heap_reserve(rq);
-	if (err)
-		return err;
 	if (se->sleeping) {
 		if (pass_diff(se->pass, rq->global_pass) > (int64_t)PASS_LEAD_MAX)
 			se->pass = rq->global_pass; /* wrapped while asleep */
@@ -262,6 +265,16 @@ static int stride_enqueue(struct sched_rq *rq, struct sched_entity *se)
 			se->pass = pass_max(se->pass, rq->global_pass);
 		se->sleeping = 0;
 	}
+}
+
+static int stride_enqueue(struct sched_rq *rq, struct sched_entity *se)
+{
+	if (se->on_rq)
+		return 0;
+	int err = heap_reserve(rq);
+	if (err)
+		return err;
+	wake_pass(rq, se);
 	se->on_rq = 1;
 	rq->heap_n++;
 	rq->n = (int)rq->heap_n;
@@ -290,7 +303,12 @@ static struct sched_entity *stride_pick_next(struct sched_rq *rq)
 
 static void stride_charge(struct sched_rq *rq, struct sched_entity *se, int64_t ran_ns)
 {
-	if (ran_ns > 0) {
+	if (ran_ns == rq->quantum_ns && !se->on_rq) {
+		/* a whole quantum: (stride * q + rem) / q = stride, remainder rem
+		 * (rem < q), and stride <= STRIDE_EFF_MAX < PASS_ADVANCE_MAX: the
+		 * general computation below gives exactly this */
+		se->pass += eff_stride(se);
+	} else if (ran_ns > 0) {
 		uint64_t q = (uint64_t)rq->quantum_ns;
 		stride_u128 num = (stride_u128)eff_stride(se) * (uint64_t)ran_ns + se->pass_rem;
 		stride_u128 adv;
@@ -315,9 +333,44 @@ static void stride_charge(struct sched_rq *rq, struct sched_entity *se, int64_t 
 			heap_fix(rq, se->heap_idx);
 	}
 	uint64_t lo = se->pass;
-	if (rq->heap_n && pass_diff(rq->heap[0]->pass, lo) < 0)
+	if (rq->heap_n && pass_lt(rq->heap[0]->pass, lo))
 		lo = rq->heap[0]->pass;
 	rq->global_pass = pass_max(rq->global_pass, lo);
+}
+
+/* charge, enqueue, pick_next in one step: se (running, so not queued)
+ * runs on when it sorts before the heap's minimum; otherwise it takes the
+ * minimum's place at the root (one sift-down instead of a sift-up and a
+ * pop). The pick is the minimum of the same set under the same total order
+ * (pass, id), so it is the entity the three calls would pick. */
+static struct sched_entity *stride_requeue_pick(struct sched_rq *rq, struct sched_entity *se,
+						int64_t ran_ns)
+{
+	if (se->on_rq) { /* not the running entity after all: the general way */
+		stride_charge(rq, se, ran_ns);
+		return stride_pick_next(rq);
+	}
+	struct sched_entity *top = rq->heap_n ? rq->heap[0] : NULL;
+	if (ran_ns == rq->quantum_ns) {
+		/* stride_charge of a whole quantum (see there), inline */
+		se->pass += eff_stride(se);
+		uint64_t lo = top && pass_lt(top->pass, se->pass) ? top->pass : se->pass;
+		rq->global_pass = pass_max(rq->global_pass, lo);
+	} else {
+		stride_charge(rq, se, ran_ns);
+	}
+	wake_pass(rq, se);
+	if (!top || se_before(se, top)) {
+		rq->global_pass = pass_max(rq->global_pass, se->pass);
+		return se;
+	}
+	top->heap_idx = HEAP_IDX_NONE;
+	top->on_rq = 0;
+	se->on_rq = 1;
+	heap_set(rq, 0, se);
+	sift_down(rq, 0);
+	rq->global_pass = pass_max(rq->global_pass, top->pass);
+	return top;
 }
 
 static void stride_stride_changed(struct sched_rq *rq, struct sched_entity *se)
@@ -341,4 +394,5 @@ const struct sched_ops sched_stride = {
 	.pick_next = stride_pick_next,
 	.charge = stride_charge,
 	.stride_changed = stride_stride_changed,
+	.requeue_pick = stride_requeue_pick,
 };
