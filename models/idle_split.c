@@ -65,9 +65,9 @@ static void reset(struct idle_split *s)
 static void split_by(struct idle_split *s, const double *w, double wsum,
 		     idle_split_charge_fn charge, void *ctx)
 {
-	int last = -1;
-	for (int i = 0; i < s->n; i++)
-		if (w ? w[i] > 0 : 1)
+	int last = w ? -1 : s->n - 1;
+	for (int i = 0; w && i < s->n; i++)
+		if (w[i] > 0)
 			last = i;
 	double given = 0.0;
 	for (int i = 0; i < s->n; i++) {

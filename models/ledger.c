@@ -87,22 +87,29 @@ int ledger_snapshot(struct ledger *l, int64_t t_ns)
 	 * into the totals in the same pass */
 	for (int dev = 0; dev < l->nd; dev++)
 		l->dev_sum[dev] = l->dev_abs[dev] = 0.0;
-	size_t per_dev = (size_t)l->nv * 2;
-	size_t i = 0;
-	for (int c = 0; c < l->nc; c++)
-		for (int dev = 0; dev < l->nd; dev++) {
-			double sum = l->dev_sum[dev], abs_sum = l->dev_abs[dev];
-			for (size_t k = 0; k < per_dev; k++, i++) {
-				double x = l->cur[i];
-				sum += x;
-				abs_sum += fabs(x);
-				l->tot[i] += x;
-				l->last[i] = x;
-				l->cur[i] = 0.0;
-			}
-			l->dev_sum[dev] = sum;
-			l->dev_abs[dev] = abs_sum;
+	/* A cell never charged is 0.0 in cur, last and tot and adds nothing
+	 * (x + 0.0 == x: no cell or sum is ever -0.0), so unused rows (c, dev,
+	 * via) are skipped. */
+	size_t nrows = l->ncells / 2;
+	int rdev = 0, via = 0;
+	for (size_t row = 0; row < nrows; row++) {
+		if (l->used[row]) {
+			size_t i = row << 1;
+			double x0 = l->cur[i], x1 = l->cur[i + 1];
+			l->dev_sum[rdev] = l->dev_sum[rdev] + x0 + x1;
+			l->dev_abs[rdev] = l->dev_abs[rdev] + fabs(x0) + fabs(x1);
+			l->tot[i] += x0;
+			l->tot[i + 1] += x1;
+			l->last[i] = x0;
+			l->last[i + 1] = x1;
+			l->cur[i] = l->cur[i + 1] = 0.0;
 		}
+		if (++via == l->nv) {
+			via = 0;
+			if (++rdev == l->nd)
+				rdev = 0;
+		}
+	}
 	int bad = 0;
 	for (int dev = 0; dev < l->nd; dev++) {
 		double sum = l->dev_sum[dev], abs_sum = l->dev_abs[dev];

@@ -184,6 +184,33 @@ static void sift_down(struct sched_rq *rq, uint32_t i)
 	heap_set(rq, i, se);
 }
 
+/* Replace the root with se (Floyd): the hole at the root walks down to a
+ * leaf along the smaller child (one comparison per level), then se sifts
+ * up from there. An entity that just used its quantum has the largest
+ * pass or nearly, so it belongs near the bottom and rarely moves up. */
+static void replace_root(struct sched_rq *rq, struct sched_entity *se)
+{
+	struct sched_entity **h = rq->heap;
+	uint32_t n = rq->heap_n, i = 0;
+	for (;;) {
+		uint32_t l = 2 * i + 1;
+		if (l >= n)
+			break;
+		if (l + 1 < n && se_before(h[l + 1], h[l]))
+			l++;
+		heap_set(rq, i, h[l]);
+		i = l;
+	}
+	while (i > 0) {
+		uint32_t parent = (i - 1) / 2;
+		if (!se_before(se, h[parent]))
+			break;
+		heap_set(rq, i, h[parent]);
+		i = parent;
+	}
+	heap_set(rq, i, se);
+}
+
 /* Restore the heap after the key of the entry at i changed either way. */
 static void heap_fix(struct sched_rq *rq, uint32_t i)
 {
@@ -340,7 +367,7 @@ static void stride_charge(struct sched_rq *rq, struct sched_entity *se, int64_t 
 
 /* charge, enqueue, pick_next in one step: se (running, so not queued)
  * runs on when it sorts before the heap's minimum; otherwise it takes the
- * minimum's place at the root (one sift-down instead of a sift-up and a
+ * minimum's place at the root (replace_root: one walk down instead of a sift-up and a
  * pop). The pick is the minimum of the same set under the same total order
  * (pass, id), so it is the entity the three calls would pick. */
 static struct sched_entity *stride_requeue_pick(struct sched_rq *rq, struct sched_entity *se,
@@ -367,8 +394,7 @@ static struct sched_entity *stride_requeue_pick(struct sched_rq *rq, struct sche
 	top->heap_idx = HEAP_IDX_NONE;
 	top->on_rq = 0;
 	se->on_rq = 1;
-	heap_set(rq, 0, se);
-	sift_down(rq, 0);
+	replace_root(rq, se);
 	rq->global_pass = pass_max(rq->global_pass, top->pass);
 	return top;
 }

@@ -680,7 +680,7 @@ static void cpu_record(struct machine *m, struct mcpu *c, int64_t now)
 		acct_cpu_idle(m, c, idle_j);
 	else
 		idle_split_add_idle(c->split_acct, idle_j); /* acct_cpu_idle's common case */
-	if (c->rec_vm >= 0 && !m->acct_split_guests)
+	if (c->rec_vm >= 0) /* a no-op under the equal policy (acct_split_guests) */
 		idle_split_add_use(c->split_acct, c->rec_vm, dt, active_j);
 	struct mvm *v = c->rec_vm >= 0 ? &m->vm[c->rec_vm] : NULL;
 	if (v && !v->is_driver) {
@@ -1627,6 +1627,17 @@ static void split_charge(void *vctx, int who, double j)
 	if (x->cpu >= 0) { /* CPU split over VMs (map: participant -> vm) */
 		if (who >= 0 && x->map)
 			who = x->map[who];
+		struct mvm *v = who >= 0 ? &x->m->vm[who] : NULL;
+		if (v && !v->is_driver && j != 0.0) {
+			/* {truth,acct}_cpu_charge's common case: a guest's idle share */
+			if (x->truth) {
+				ledger_charge(x->m->truth, v->consumer, dev_cpu(x->cpu), 0, LEDGER_IDLE, j);
+			} else {
+				v->st.hv_cpu_idle_j += j;
+				ledger_charge(x->m->acct, v->consumer, dev_cpu(x->cpu), 0, LEDGER_IDLE, j);
+			}
+			return;
+		}
 		if (x->truth)
 			truth_cpu_charge(x->m, x->cpu, who, LEDGER_IDLE, j);
 		else
