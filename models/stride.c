@@ -367,26 +367,20 @@ static void stride_charge(struct sched_rq *rq, struct sched_entity *se, int64_t 
 
 /* charge, enqueue, pick_next in one step: se (running, so not queued)
  * runs on when it sorts before the heap's minimum; otherwise it takes the
- * minimum's place at the root (replace_root: one walk down instead of a sift-up and a
- * pop). The pick is the minimum of the same set under the same total order
- * (pass, id), so it is the entity the three calls would pick. */
-static struct sched_entity *stride_requeue_pick(struct sched_rq *rq, struct sched_entity *se,
-						int64_t ran_ns)
+ * minimum's place at the root (replace_root: one walk down instead of a
+ * sift-up and a pop). The pick is the minimum of the same set under the
+ * same total order (pass, id), so it is the entity the three calls would
+ * pick. stride_requeue_pick below is the whole-quantum case inline. */
+static struct sched_entity *requeue_pick_slow(struct sched_rq *rq, struct sched_entity *se,
+					      int64_t ran_ns)
 {
 	if (se->on_rq) { /* not the running entity after all: the general way */
 		stride_charge(rq, se, ran_ns);
 		return stride_pick_next(rq);
 	}
-	struct sched_entity *top = rq->heap_n ? rq->heap[0] : NULL;
-	if (ran_ns == rq->quantum_ns) {
-		/* stride_charge of a whole quantum (see there), inline */
-		se->pass += eff_stride(se);
-		uint64_t lo = top && pass_lt(top->pass, se->pass) ? top->pass : se->pass;
-		rq->global_pass = pass_max(rq->global_pass, lo);
-	} else {
-		stride_charge(rq, se, ran_ns);
-	}
+	stride_charge(rq, se, ran_ns);
 	wake_pass(rq, se);
+	struct sched_entity *top = rq->heap_n ? rq->heap[0] : NULL;
 	if (!top || se_before(se, top)) {
 		rq->global_pass = pass_max(rq->global_pass, se->pass);
 		return se;
@@ -396,6 +390,30 @@ static struct sched_entity *stride_requeue_pick(struct sched_rq *rq, struct sche
 	se->on_rq = 1;
 	replace_root(rq, se);
 	rq->global_pass = pass_max(rq->global_pass, top->pass);
+	return top;
+}
+
+static struct sched_entity *stride_requeue_pick(struct sched_rq *rq, struct sched_entity *se,
+						int64_t ran_ns)
+{
+	if (se->on_rq || se->sleeping || ran_ns != rq->quantum_ns || rq->heap_n == 0)
+		return requeue_pick_slow(rq, se, ran_ns);
+	/* a whole quantum: stride_charge's result (see there), then the pick */
+	uint64_t pass = se->pass + eff_stride(se);
+	se->pass = pass;
+	struct sched_entity *top = rq->heap[0];
+	if (se_before(se, top)) {
+		/* charge: global_pass = max(gp, min(pass, top)) = max(gp, pass);
+		 * pick: max(gp, pass) again */
+		rq->global_pass = pass_max(rq->global_pass, pass);
+		return se;
+	}
+	/* charge: max(gp, top->pass) (top is before se); pick: the same */
+	rq->global_pass = pass_max(rq->global_pass, top->pass);
+	top->heap_idx = HEAP_IDX_NONE;
+	top->on_rq = 0;
+	se->on_rq = 1;
+	replace_root(rq, se);
 	return top;
 }
 

@@ -635,11 +635,12 @@ static inline int cpu_advance_fast(struct machine *m, struct mcpu *c, int64_t no
 		return 0;
 	struct seg_cache *sc = &v->sc;
 	int64_t dt = now - c->seg_start_ns;
-	if (!sc->valid || sc->rates != w->rates || w->rates == w->own_rates || sc->dt != dt ||
-	    !sc->work || w->client >= 0)
+	/* a valid cache holds scenario rates, never a work's own_rates, and
+	 * only guests get a cell pointer */
+	if (!sc->valid || sc->rates != w->rates || sc->dt != dt || !sc->work || w->client >= 0)
 		return 0;
 	struct mvm *owner = &m->vm[v->vm];
-	if (owner->is_driver || !owner->truth_cell)
+	if (!owner->truth_cell)
 		return 0;
 	c->pend_virtual = 1;
 	c->pend_segs = 1;
@@ -673,13 +674,16 @@ static inline void cpu_advance(struct machine *m, struct mcpu *c, int64_t now)
  * apply (then nothing changed). */
 static inline int cpu_record_fast(struct machine *m, struct mcpu *c, int64_t now)
 {
+	/* pend_virtual: one cached segment since the record, which ended at
+	 * seg_start_ns, so now > rec_start_ns; only guests get a cell pointer */
 	struct seg_cache *one = c->pend_sc;
-	if (!m->cpu_fast || c->pend_segs != 1 || !c->pend_virtual || !one->acct_valid ||
-	    now != c->seg_start_ns || c->rec_vm < 0 || now <= c->rec_start_ns)
+	if (!m->cpu_fast || !c->pend_virtual || !one->acct_valid || now != c->seg_start_ns ||
+	    c->rec_vm < 0)
 		return 0;
 	struct mvm *v = &m->vm[c->rec_vm];
-	if (v->is_driver || !v->acct_cell)
+	if (!v->acct_cell)
 		return 0;
+	assert(c->pend_segs == 1 && now > c->rec_start_ns && !v->is_driver);
 	double idle_j = one->acct_idle_j, active_j = one->acct_active_j;
 	c->pend_virtual = 0;
 	c->pend_segs = 0;
@@ -859,7 +863,9 @@ static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now)
 			prev->se.sleeping = 1; /* blocked: no credit is banked */
 		se = ops->pick_next(&c->rq);
 	}
-	struct vcpu *next = se && se->id >= 0 ? &m->vm[se->id].vcpu : NULL;
+	/* a vCPU's entity is its se (the idle vCPU's id is negative) */
+	struct vcpu *next = se && se->id >= 0
+		? (struct vcpu *)((char *)se - offsetof(struct vcpu, se)) : NULL;
 	int next_idle = se && se->id < 0;
 	if (next != prev || next_idle != prev_idle) {
 		if (!cpu_record_fast(m, c, now))
