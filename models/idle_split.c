@@ -15,6 +15,10 @@
  * Worked example: pot 3.6 J, two participants, busy 30 ms and 10 ms:
  * equal 1.8 J + 1.8 J; utilization 2.7 J + 0.9 J.
  *
+ * Cost: O(1) per record (add_idle and add_use are inline in the header;
+ * use is only accumulated by utilization and proportional, the policies
+ * that weigh by it), O(n) per flush.
+ *
  * Limits: a policy that has nothing to weigh by (no participants, or no
  * use in the interval) hands the pot to the base consumer, so energy is
  * never lost; the last participant receives the remainder, so the parts

@@ -90,7 +90,10 @@
  * pass that wrapped while it slept (asleep for more than 2^63 units of
  * virtual time, e.g. > 2^31 quanta at one ticket in all) and joins at
  * global_pass. Cost: O(log n) per enqueue, dequeue, pick and stride change;
- * O(1) per charge when the entity is not queued. The heap grows by doubling
+ * O(1) per charge when the entity is not queued; at a quantum end the
+ * machine's charge + enqueue + pick is one requeue_pick (the running
+ * entity runs on, or takes the heap minimum's place at the root with one
+ * walk down: O(log n), no allocation). The heap grows by doubling
  * on enqueue (the only allocation) and never shrinks until destroy.
  */
 #include "models/sched.h"

@@ -45,6 +45,19 @@
  * ~139 us; the disk is busy 93% of the time (1.85 W active on top of 3.6 W
  * idle) and the driver's request work costs ~77 W x 7 us per request.
  *
+ * Cost per quantum (the hot path, docs/PERFORMANCE.md): a CPU whose next
+ * decision point is before every queued event runs it at once in its own
+ * event (evq_claim; the order of events is unchanged); the scheduler
+ * charges, requeues and picks in one step (requeue_pick); a segment of
+ * scenario rates with the same length as the vCPU's last one reuses that
+ * segment's counter advances and energies (struct seg_cache: the same
+ * doubles), and the record of just that segment its account energies, so
+ * the PMC log stays virtual (pend_virtual) until something reads it; the
+ * common case of both runs inline (cpu_advance_fast, cpu_record_fast) and
+ * charges the guest's ledger cells through pointers kept for it. Every
+ * ledger, idle split and statistic receives the same additions in the
+ * same order as the general path, so results are bit-identical.
+ *
  * Limits: one queue per disk, FIFO; no preemption on wake-up (a woken vCPU
  * waits for the running quantum); vCPUs are pinned to CPU (vm index mod
  * count). Memory is O(VMs + queue depth), independent of run and trace
