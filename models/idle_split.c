@@ -15,6 +15,10 @@
  * Worked example: pot 3.6 J, two participants, busy 30 ms and 10 ms:
  * equal 1.8 J + 1.8 J; utilization 2.7 J + 0.9 J.
  *
+ * Cost: O(1) per record (add_idle and add_use are inline in the header;
+ * use is only accumulated by utilization and proportional, the policies
+ * that weigh by it), O(n) per flush.
+ *
  * Limits: a policy that has nothing to weigh by (no participants, or no
  * use in the interval) hands the pot to the base consumer, so energy is
  * never lost; the last participant receives the remainder, so the parts
@@ -24,15 +28,6 @@
 
 #include <stdlib.h>
 
-struct idle_split {
-	int n;
-	int policy;
-	double pot;
-	double *busy_ns;
-	double *active_j;
-	double busy_sum, active_sum;
-};
-
 struct idle_split *idle_split_new(int n_participants, int policy)
 {
 	struct idle_split *s = calloc(1, sizeof *s);
@@ -40,6 +35,7 @@ struct idle_split *idle_split_new(int n_participants, int policy)
 		return NULL;
 	s->n = n_participants;
 	s->policy = policy;
+	s->weighs_use = policy == IDLE_UTILIZATION || policy == IDLE_PROPORTIONAL;
 	size_t n = n_participants > 0 ? (size_t)n_participants : 1;
 	s->busy_ns = calloc(n, sizeof(double));
 	s->active_j = calloc(n, sizeof(double));
@@ -59,22 +55,11 @@ void idle_split_free(struct idle_split *s)
 	free(s);
 }
 
-void idle_split_add_idle(struct idle_split *s, double joules) { s->pot += joules; }
-
-void idle_split_add_use(struct idle_split *s, int who, int64_t busy_ns, double active_j)
-{
-	if (who < 0 || who >= s->n)
-		return;
-	s->busy_ns[who] += (double)busy_ns;
-	s->active_j[who] += active_j;
-	s->busy_sum += (double)busy_ns;
-	s->active_sum += active_j;
-}
-
 static void reset(struct idle_split *s)
 {
-	for (int i = 0; i < s->n; i++)
-		s->busy_ns[i] = s->active_j[i] = 0.0;
+	if (s->weighs_use) /* otherwise never written */
+		for (int i = 0; i < s->n; i++)
+			s->busy_ns[i] = s->active_j[i] = 0.0;
 	s->busy_sum = s->active_sum = 0.0;
 	s->pot = 0.0;
 }
@@ -84,9 +69,9 @@ static void reset(struct idle_split *s)
 static void split_by(struct idle_split *s, const double *w, double wsum,
 		     idle_split_charge_fn charge, void *ctx)
 {
-	int last = -1;
-	for (int i = 0; i < s->n; i++)
-		if (w ? w[i] > 0 : 1)
+	int last = w ? -1 : s->n - 1;
+	for (int i = 0; w && i < s->n; i++)
+		if (w[i] > 0)
 			last = i;
 	double given = 0.0;
 	for (int i = 0; i < s->n; i++) {

@@ -17,11 +17,16 @@
  * starts a new interval. Cells that were ever charged are marked `used`, so
  * outputs list a stable set of rows from their first appearance on.
  *
- * Cost: O(1) per charge (flat array), O(cells) per snapshot.
+ * Cost: O(1) per charge (flat array; ledger_charge and ledger_meter are
+ * inline, as they run several times per simulated quantum), O(cells) per
+ * snapshot in one pass over the cells.
  */
 #ifndef JV_LEDGER_H
 #define JV_LEDGER_H
 
+#include <assert.h>
+#include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define LEDGER_HYPERVISOR 0
@@ -33,8 +38,6 @@
 
 enum ledger_kind { LEDGER_IDLE = 0, LEDGER_ACTIVE = 1 };
 
-struct ledger;
-
 struct ledger_conservation {
 	double max_residual_j;     /* worst |cells - meter| over all checks */
 	double max_rel_residual;   /* the same relative to the device energy */
@@ -44,6 +47,27 @@ struct ledger_conservation {
 	uint64_t violations;       /* checks above tolerance */
 };
 
+/* The ledger's state. Visible only for the inline charge and meter below
+ * (the simulator's hot path); everything else goes through the functions. */
+struct ledger {
+	int nc, nd, nv;
+	const char *const *cname;
+	const char *const *dname;
+	const char *const *vname;
+	size_t ncells;         /* nc * nd * nv * 2 */
+	double *cur, *last, *tot;
+	unsigned char *used;   /* per (c, dev, via) */
+	double *meter_cur, *meter_tot;
+	double *dev_sum, *dev_abs; /* snapshot scratch, per device */
+	struct ledger_conservation cons;
+};
+
+static inline size_t ledger_cell_idx(const struct ledger *l, int c, int dev, int via, int kind)
+{
+	return ((((size_t)c * (size_t)l->nd + (size_t)dev) * (size_t)l->nv + (size_t)via) << 1) |
+	       (size_t)kind;
+}
+
 /* names: consumer_names[n_consumers] (incl. the two reserved), device and
  * via names (via_names[0] = "direct"). The strings must outlive the ledger. */
 struct ledger *ledger_new(int n_consumers, const char *const *consumer_names,
@@ -51,10 +75,44 @@ struct ledger *ledger_new(int n_consumers, const char *const *consumer_names,
 			  int n_via, const char *const *via_names);
 void ledger_free(struct ledger *l);
 
-void ledger_charge(struct ledger *l, int consumer, int device, int via, int kind,
-		   double joules);
+static inline void ledger_charge(struct ledger *l, int consumer, int device, int via,
+				 int kind, double joules)
+{
+	assert(consumer >= 0 && consumer < l->nc);
+	assert(device >= 0 && device < l->nd);
+	assert(via >= 0 && via < l->nv);
+	assert(kind == LEDGER_IDLE || kind == LEDGER_ACTIVE);
+	assert(isfinite(joules));
+	if (joules == 0.0)
+		return;
+	size_t i = ledger_cell_idx(l, consumer, device, via, kind);
+	l->cur[i] += joules;
+	l->used[i >> 1] = 1;
+}
+
+/* The open interval's accumulator of a cell, marked used: for a caller
+ * that charges one cell very often (the simulator, per quantum), adding
+ * joules != 0 to *ledger_cell_cur() is ledger_charge(). The pointer stays
+ * valid until ledger_free; call it at the first non-zero charge (it marks
+ * the cell used, as that charge would). */
+static inline double *ledger_cell_cur(struct ledger *l, int consumer, int device, int via,
+				      int kind)
+{
+	assert(consumer >= 0 && consumer < l->nc);
+	assert(device >= 0 && device < l->nd);
+	assert(via >= 0 && via < l->nv);
+	size_t i = ledger_cell_idx(l, consumer, device, via, kind);
+	l->used[i >> 1] = 1;
+	return &l->cur[i];
+}
+
 /* Energy the device spent (truth) or the accounting layer measured (account). */
-void ledger_meter(struct ledger *l, int device, double joules);
+static inline void ledger_meter(struct ledger *l, int device, double joules)
+{
+	assert(device >= 0 && device < l->nd);
+	assert(isfinite(joules));
+	l->meter_cur[device] += joules;
+}
 
 /* Check conservation for the interval ending at t_ns, fold it into the
  * totals, start a new interval. Returns the number of devices that violated

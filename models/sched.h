@@ -61,6 +61,12 @@ struct sched_ops {
 	void (*charge)(struct sched_rq *rq, struct sched_entity *se, int64_t ran_ns);
 	/* The manager changed se->stride (takes effect from the next charge). */
 	void (*stride_changed)(struct sched_rq *rq, struct sched_entity *se);
+	/* The running se (not on the queue) ran ran_ns and stays runnable:
+	 * exactly charge(se, ran_ns), enqueue(se), pick_next() in one step (the
+	 * machine's every quantum end); returns the entity picked, se itself
+	 * when it runs on. Never allocates, never fails. */
+	struct sched_entity *(*requeue_pick)(struct sched_rq *rq, struct sched_entity *se,
+					     int64_t ran_ns);
 };
 
 extern const struct sched_ops sched_rr;

@@ -102,6 +102,19 @@ static void rr_charge(struct sched_rq *rq, struct sched_entity *se, int64_t ran_
 	(void)ran_ns;
 }
 
+/* enqueue at the tail and pick the head: se runs on when it is alone */
+static struct sched_entity *rr_requeue_pick(struct sched_rq *rq, struct sched_entity *se,
+					    int64_t ran_ns)
+{
+	(void)ran_ns;
+	if (!rq->head) {
+		se->sleeping = 0;
+		return se;
+	}
+	rr_enqueue(rq, se);
+	return rr_pick_next(rq);
+}
+
 const struct sched_ops sched_rr = {
 	.name = "rr",
 	.help = "round-robin with a fixed quantum",
@@ -113,6 +126,7 @@ const struct sched_ops sched_rr = {
 	.pick_next = rr_pick_next,
 	.charge = rr_charge,
 	.stride_changed = rr_stride_changed,
+	.requeue_pick = rr_requeue_pick,
 };
 
 const struct sched_ops *const sched_classes[] = {&sched_rr, &sched_stride, NULL};

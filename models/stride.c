@@ -90,7 +90,10 @@
  * pass that wrapped while it slept (asleep for more than 2^63 units of
  * virtual time, e.g. > 2^31 quanta at one ticket in all) and joins at
  * global_pass. Cost: O(log n) per enqueue, dequeue, pick and stride change;
- * O(1) per charge when the entity is not queued. The heap grows by doubling
+ * O(1) per charge when the entity is not queued; at a quantum end the
+ * machine's charge + enqueue + pick is one requeue_pick (the running
+ * entity runs on, or takes the heap minimum's place at the root with one
+ * walk down: O(log n), no allocation). The heap grows by doubling
  * on enqueue (the only allocation) and never shrinks until destroy.
  */
 #include "models/sched.h"
@@ -118,9 +121,16 @@ static int64_t pass_diff(uint64_t a, uint64_t b)
 	return -(int64_t)(~d) - 1;
 }
 
-static uint64_t pass_max(uint64_t a, uint64_t b)
+/* a before b on the pass circle: pass_diff(a, b) < 0, without the
+ * conversion (a - b wraps to the upper half exactly when it is negative) */
+static inline int pass_lt(uint64_t a, uint64_t b)
 {
-	return pass_diff(a, b) < 0 ? b : a;
+	return a - b > (uint64_t)INT64_MAX;
+}
+
+static inline uint64_t pass_max(uint64_t a, uint64_t b)
+{
+	return pass_lt(a, b) ? b : a;
 }
 
 static uint64_t eff_stride(const struct sched_entity *se)
@@ -131,11 +141,10 @@ static uint64_t eff_stride(const struct sched_entity *se)
 }
 
 /* Heap order: (pass, id), negative ids (the idle vCPU) last. */
-static int se_before(const struct sched_entity *a, const struct sched_entity *b)
+static inline int se_before(const struct sched_entity *a, const struct sched_entity *b)
 {
-	int64_t d = pass_diff(a->pass, b->pass);
-	if (d != 0)
-		return d < 0;
+	if (a->pass != b->pass)
+		return pass_lt(a->pass, b->pass);
 	return (unsigned)a->id < (unsigned)b->id;
 }
 
@@ -174,6 +183,33 @@ static void sift_down(struct sched_rq *rq, uint32_t i)
 			break;
 		heap_set(rq, i, rq->heap[best]);
 		i = best;
+	}
+	heap_set(rq, i, se);
+}
+
+/* Replace the root with se (Floyd): the hole at the root walks down to a
+ * leaf along the smaller child (one comparison per level), then se sifts
+ * up from there. An entity that just used its quantum has the largest
+ * pass or nearly, so it belongs near the bottom and rarely moves up. */
+static void replace_root(struct sched_rq *rq, struct sched_entity *se)
+{
+	struct sched_entity **h = rq->heap;
+	uint32_t n = rq->heap_n, i = 0;
+	for (;;) {
+		uint32_t l = 2 * i + 1;
+		if (l >= n)
+			break;
+		if (l + 1 < n && se_before(h[l + 1], h[l]))
+			l++;
+		heap_set(rq, i, h[l]);
+		i = l;
+	}
+	while (i > 0) {
+		uint32_t parent = (i - 1) / 2;
+		if (!se_before(se, h[parent]))
+			break;
+		heap_set(rq, i, h[parent]);
+		i = parent;
 	}
 	heap_set(rq, i, se);
 }
@@ -248,13 +284,10 @@ static void stride_entity_init(struct sched_rq *rq, struct sched_entity *se, uin
 	se->sleeping = 1; /* has not run: joins at the virtual time of its first enqueue */
 }
 
-static int stride_enqueue(struct sched_rq *rq, struct sched_entity *se)
+/* An entity that slept rejoins at the queue's virtual time (no banked
+ * credit), keeping a lead it earned by running. */
+static void wake_pass(struct sched_rq *rq, struct sched_entity *se)
 {
-	if (se->on_rq)
-		return 0;
-	int err = heap_reserve(rq);
-	if (err)
-		return err;
 	if (se->sleeping) {
 		if (pass_diff(se->pass, rq->global_pass) > (int64_t)PASS_LEAD_MAX)
 			se->pass = rq->global_pass; /* wrapped while asleep */
@@ -262,6 +295,16 @@ static int stride_enqueue(struct sched_rq *rq, struct sched_entity *se)
 			se->pass = pass_max(se->pass, rq->global_pass);
 		se->sleeping = 0;
 	}
+}
+
+static int stride_enqueue(struct sched_rq *rq, struct sched_entity *se)
+{
+	if (se->on_rq)
+		return 0;
+	int err = heap_reserve(rq);
+	if (err)
+		return err;
+	wake_pass(rq, se);
 	se->on_rq = 1;
 	rq->heap_n++;
 	rq->n = (int)rq->heap_n;
@@ -290,7 +333,12 @@ static struct sched_entity *stride_pick_next(struct sched_rq *rq)
 
 static void stride_charge(struct sched_rq *rq, struct sched_entity *se, int64_t ran_ns)
 {
-	if (ran_ns > 0) {
+	if (ran_ns == rq->quantum_ns && !se->on_rq) {
+		/* a whole quantum: (stride * q + rem) / q = stride, remainder rem
+		 * (rem < q), and stride <= STRIDE_EFF_MAX < PASS_ADVANCE_MAX: the
+		 * general computation below gives exactly this */
+		se->pass += eff_stride(se);
+	} else if (ran_ns > 0) {
 		uint64_t q = (uint64_t)rq->quantum_ns;
 		stride_u128 num = (stride_u128)eff_stride(se) * (uint64_t)ran_ns + se->pass_rem;
 		stride_u128 adv;
@@ -315,9 +363,61 @@ static void stride_charge(struct sched_rq *rq, struct sched_entity *se, int64_t 
 			heap_fix(rq, se->heap_idx);
 	}
 	uint64_t lo = se->pass;
-	if (rq->heap_n && pass_diff(rq->heap[0]->pass, lo) < 0)
+	if (rq->heap_n && pass_lt(rq->heap[0]->pass, lo))
 		lo = rq->heap[0]->pass;
 	rq->global_pass = pass_max(rq->global_pass, lo);
+}
+
+/* charge, enqueue, pick_next in one step: se (running, so not queued)
+ * runs on when it sorts before the heap's minimum; otherwise it takes the
+ * minimum's place at the root (replace_root: one walk down instead of a
+ * sift-up and a pop). The pick is the minimum of the same set under the
+ * same total order (pass, id), so it is the entity the three calls would
+ * pick. stride_requeue_pick below is the whole-quantum case inline. */
+static struct sched_entity *requeue_pick_slow(struct sched_rq *rq, struct sched_entity *se,
+					      int64_t ran_ns)
+{
+	if (se->on_rq) { /* not the running entity after all: the general way */
+		stride_charge(rq, se, ran_ns);
+		return stride_pick_next(rq);
+	}
+	stride_charge(rq, se, ran_ns);
+	wake_pass(rq, se);
+	struct sched_entity *top = rq->heap_n ? rq->heap[0] : NULL;
+	if (!top || se_before(se, top)) {
+		rq->global_pass = pass_max(rq->global_pass, se->pass);
+		return se;
+	}
+	top->heap_idx = HEAP_IDX_NONE;
+	top->on_rq = 0;
+	se->on_rq = 1;
+	replace_root(rq, se);
+	rq->global_pass = pass_max(rq->global_pass, top->pass);
+	return top;
+}
+
+static struct sched_entity *stride_requeue_pick(struct sched_rq *rq, struct sched_entity *se,
+						int64_t ran_ns)
+{
+	if (se->on_rq || se->sleeping || ran_ns != rq->quantum_ns || rq->heap_n == 0)
+		return requeue_pick_slow(rq, se, ran_ns);
+	/* a whole quantum: stride_charge's result (see there), then the pick */
+	uint64_t pass = se->pass + eff_stride(se);
+	se->pass = pass;
+	struct sched_entity *top = rq->heap[0];
+	if (se_before(se, top)) {
+		/* charge: global_pass = max(gp, min(pass, top)) = max(gp, pass);
+		 * pick: max(gp, pass) again */
+		rq->global_pass = pass_max(rq->global_pass, pass);
+		return se;
+	}
+	/* charge: max(gp, top->pass) (top is before se); pick: the same */
+	rq->global_pass = pass_max(rq->global_pass, top->pass);
+	top->heap_idx = HEAP_IDX_NONE;
+	top->on_rq = 0;
+	se->on_rq = 1;
+	replace_root(rq, se);
+	return top;
 }
 
 static void stride_stride_changed(struct sched_rq *rq, struct sched_entity *se)
@@ -341,4 +441,5 @@ const struct sched_ops sched_stride = {
 	.pick_next = stride_pick_next,
 	.charge = stride_charge,
 	.stride_changed = stride_stride_changed,
+	.requeue_pick = stride_requeue_pick,
 };

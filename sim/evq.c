@@ -54,6 +54,11 @@
  *    evq_run_until() return 0 at once.
  *  - evq_destroy() marks every still-queued event idle so owners may reuse
  *    them with another queue.
+ *  - evq_claim() (evq.h) lets a callback run its own next firing at once
+ *    when that firing would be the next event popped anyway (strictly
+ *    before every queued event, within the run's limit): the machine's CPU
+ *    runs quantum after quantum this way between other events, with no
+ *    heap traffic, and the order of events is unchanged.
  *
  * Programming errors are asserted, not reported: scheduling before now_ns,
  * a period <= 0, running an event without a callback, cancelling an event

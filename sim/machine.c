@@ -56,6 +56,19 @@
  * ~139 us; the disk is busy 93% of the time (1.85 W active on top of 3.6 W
  * idle) and the driver's request work costs ~77 W x 7 us per request.
  *
+ * Cost per quantum (the hot path, docs/PERFORMANCE.md): a CPU whose next
+ * decision point is before every queued event runs it at once in its own
+ * event (evq_claim; the order of events is unchanged); the scheduler
+ * charges, requeues and picks in one step (requeue_pick); a segment of
+ * scenario rates with the same length as the vCPU's last one reuses that
+ * segment's counter advances and energies (struct seg_cache: the same
+ * doubles), and the record of just that segment its account energies, so
+ * the PMC log stays virtual (pend_virtual) until something reads it; the
+ * common case of both runs inline (cpu_advance_fast, cpu_record_fast) and
+ * charges the guest's ledger cells through pointers kept for it. Every
+ * ledger, idle split and statistic receives the same additions in the
+ * same order as the general path, so results are bit-identical.
+ *
  * Limits: one queue per disk, FIFO; no preemption on wake-up (a woken vCPU
  * waits for the running quantum); vCPUs are pinned to CPU (vm index mod
  * count). Memory is O(VMs + queue depth), independent of run and trace
@@ -107,7 +120,22 @@ struct work {
 	double own_rates[NC]; /* storage for trace-derived rates */
 };
 
+/* A segment's counter advances and energies (weighted-PMC models), reused
+ * while the same constant rates run for the same length, e.g. every whole
+ * quantum of a cpu-hog: the very doubles a recomputation gives. Key: the
+ * rates (only the scenario's, which do not change during a run; never a
+ * work's own trace-derived rates), whether work ran, and the length. The
+ * account's energies of a record of just that one segment are kept once
+ * computed. One per vCPU (vCPUs are pinned) and one per CPU for halts. */
+struct seg_cache {
+	int valid, work, acct_valid;
+	const double *rates;
+	int64_t dt;
+	double ev[NC], idle_j, active_j, acct_idle_j, acct_active_j;
+};
+
 struct vcpu {
+	struct seg_cache sc;
 	struct sched_entity se;
 	int vm, cpu;
 	struct work *head, *tail;
@@ -121,6 +149,13 @@ struct mcpu {
 	int64_t seg_start_ns, slice_end_ns;
 	struct evq_event ev;
 	double pend[NC];
+	int pend_segs;    /* segments advanced into pend since the last record */
+	struct seg_cache *pend_sc; /* the cache of the last of them, NULL: none */
+	/* pend is virtual: the log holds just one cached segment (pend_sc) and
+	 * pend itself is still clear; pend_materialize writes it out for
+	 * whoever reads pend, so a record per quantum touches no counters */
+	int pend_virtual;
+	struct seg_cache halt_sc;  /* halted segments */
 	int64_t rec_start_ns;
 	int rec_vm;
 	struct idle_split *split_truth, *split_acct;
@@ -210,6 +245,9 @@ struct mcont {
 struct mvm {
 	int idx;
 	const struct scn_vm *cfg;
+	/* its cells (consumer, own CPU, direct, active) in truth and account,
+	 * found at the first charge (the per-quantum path) */
+	double *truth_cell, *acct_cell;
 	struct vcpu vcpu;
 	int consumer, via, is_driver;
 	/* driver */
@@ -281,6 +319,9 @@ struct machine {
 	struct cpu_energy model_acct, model_truth;
 	double freq_hz;
 	int tsc, cyc;
+	int n_ctr;          /* [cpu] counters */
+	int weighted;       /* both CPU models are weighted-PMC (inline arithmetic) */
+	int cpu_fast;       /* cpu_advance_fast and cpu_record_fast may apply */
 	int64_t quantum_ns;
 	struct power_sampler *power;
 	struct evq_event snap_ev, snap_now_ev, read_ev, tick_ev, end_ev;
@@ -482,45 +523,129 @@ static inline void energy_period(const struct cpu_energy *e, int64_t dt_ns,
 
 static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now);
 
-/* Account [seg_start, now) on CPU c: counters, truth energy, power. */
+/* The counter advances ev of a segment of sec seconds (ticks TSC ticks)
+ * of work w (NULL: halted) and their energy under the weighted-PMC weights
+ * wt: the values and the order of additions of energy_period (the cycles
+ * counter counts ticks while work runs, the TSC always, the others at the
+ * work's rates). */
+static inline void seg_counters(const struct machine *m, const struct work *w, double sec,
+				double ticks, const double *wt, double *ev, double *idle_j,
+				double *active_j)
+{
+	const double *r = w ? w->rates : NULL;
+	int n = m->n_ctr, tsc = m->tsc, cyc = w ? m->cyc : -1;
+	double act = 0.0;
+	for (int k = 0; k < n; k++) {
+		double x = k == tsc || k == cyc ? ticks : r ? r[k] * sec : 0.0;
+		ev[k] = x;
+		if (k != tsc)
+			act += wt[k] * x;
+	}
+	*idle_j = tsc >= 0 ? wt[tsc] * ticks : 0.0;
+	*active_j = act;
+}
+
+/* pend while it is virtual (one cached segment since the last record, see
+ * struct mcpu) written out: 0.0 + the segment's advances, as adding them
+ * to the cleared log gives. */
+static inline void pend_materialize(struct mcpu *c, int n)
+{
+	if (!c->pend_virtual)
+		return;
+	for (int k = 0; k < n; k++)
+		c->pend[k] += c->pend_sc->ev[k];
+	c->pend_virtual = 0;
+}
+
+/* A guest's active CPU energy in its cell (consumer, cpu, direct, active)
+ * of ledger l through the cell pointer *cell kept for it: ledger_charge. */
+static inline void charge_cell(struct ledger *l, double **cell, int consumer, int cpu,
+			       double j)
+{
+	if (j == 0.0)
+		return;
+	if (!*cell)
+		*cell = ledger_cell_cur(l, consumer, dev_cpu(cpu), 0, LEDGER_ACTIVE);
+	**cell += j;
+}
+
+/* Account [seg_start, now) on CPU c: counters, truth energy, power. The
+ * counter advances go to the log pend, possibly virtually (the caller
+ * materializes it before reading pend, see cpu_advance). */
 static void cpu_advance_seg(struct machine *m, struct mcpu *c, int64_t now)
 {
 	int64_t dt = now - c->seg_start_ns;
-	const struct scn_cpu *sc = &m->s->cpu;
-	double sec = (double)dt * 1e-9;
-	double ticks = m->freq_hz * sec;
-	double ev[NC];
-	int n = sc->n_counters;
 	struct vcpu *v = c->cur;
 	struct work *w = v ? v->head : NULL;
-	/* the work's rates, then the unhalted cycles while it runs, then the
-	 * TSC, which always counts (the same values as a test per counter) */
-	if (w && w->rates)
-		for (int k = 0; k < n; k++)
-			ev[k] = w->rates[k] * sec;
-	else
-		for (int k = 0; k < n; k++)
-			ev[k] = 0.0;
-	if (w && m->cyc >= 0)
-		ev[m->cyc] = ticks;
-	if (m->tsc >= 0)
-		ev[m->tsc] = ticks;
-	for (int k = 0; k < n; k++)
-		c->pend[k] += ev[k];
 	double idle_j, active_j;
-	energy_period(&m->model_truth, dt, ev, &idle_j, &active_j);
+	struct seg_cache *sc = NULL;
+	int n = m->n_ctr;
+	if (m->weighted) {
+		const double *r = w ? w->rates : NULL;
+		if (!w || r != w->own_rates)
+			sc = v ? &v->sc : &c->halt_sc;
+		if (!sc || !sc->valid || sc->rates != r || sc->dt != dt || sc->work != (w != NULL)) {
+			double ev[NC];
+			pend_materialize(c, n); /* before its segment's cache is reused */
+			seg_counters(m, w, (double)dt * 1e-9, m->freq_hz * ((double)dt * 1e-9),
+				     m->model_truth.weight_j, ev, &idle_j, &active_j);
+			if (!sc) {
+				for (int k = 0; k < n; k++)
+					c->pend[k] += ev[k];
+			} else {
+				memcpy(sc->ev, ev, sizeof ev);
+				sc->idle_j = idle_j;
+				sc->active_j = active_j;
+				sc->rates = r;
+				sc->dt = dt;
+				sc->work = w != NULL;
+				sc->valid = 1;
+				sc->acct_valid = 0;
+			}
+		} else {
+			idle_j = sc->idle_j;
+			active_j = sc->active_j;
+		}
+		if (sc) {
+			if (c->pend_segs == 0) {
+				c->pend_virtual = 1; /* the log is clear: it is just this segment */
+			} else {
+				pend_materialize(c, n);
+				for (int k = 0; k < n; k++)
+					c->pend[k] += sc->ev[k];
+			}
+		}
+	} else {
+		double sec = (double)dt * 1e-9;
+		double ticks = m->freq_hz * sec;
+		double ev[NC];
+		for (int k = 0; k < n; k++)
+			ev[k] = w && w->rates ? w->rates[k] * sec : 0.0;
+		if (w && m->cyc >= 0)
+			ev[m->cyc] = ticks;
+		if (m->tsc >= 0)
+			ev[m->tsc] = ticks;
+		pend_materialize(c, n);
+		for (int k = 0; k < n; k++)
+			c->pend[k] += ev[k];
+		energy_period(&m->model_truth, dt, ev, &idle_j, &active_j);
+	}
+	c->pend_segs++;
+	c->pend_sc = sc;
 	if (m->truth) {
 		ledger_meter(m->truth, dev_cpu(c->idx), idle_j + active_j);
 		idle_split_add_idle(c->split_truth, idle_j);
 		if (v) {
 			idle_split_add_use(c->split_truth, v->vm, dt, active_j);
-			if (w && w->client >= 0) {
-				struct mvm *owner = &m->vm[v->vm];
+			struct mvm *owner = &m->vm[v->vm];
+			if (w && w->client >= 0)
 				ledger_charge(m->truth, m->vm[w->client].consumer, dev_cpu(c->idx),
 					      owner->via, LEDGER_ACTIVE, active_j);
-			} else {
+			else if (!owner->is_driver) /* truth_cpu_charge's common case */
+				charge_cell(m->truth, &owner->truth_cell, owner->consumer, c->idx,
+					    active_j);
+			else
 				truth_cpu_charge(m, c->idx, v->vm, LEDGER_ACTIVE, active_j);
-			}
 		} else {
 			truth_cpu_charge(m, c->idx, -1, LEDGER_ACTIVE, active_j);
 		}
@@ -535,54 +660,167 @@ static void cpu_advance_seg(struct machine *m, struct mcpu *c, int64_t now)
 	c->seg_start_ns = now;
 }
 
-/* Most calls find nothing to account (a record right after the event that
- * advanced the CPU): test that before the call. */
+/* cpu_advance_seg's common case, inline with few registers: a guest's
+ * work of scenario rates runs a segment whose counters and energies are
+ * cached, right after a record, with no power sink, virtual PMCs or driver
+ * routing in play (m->cpu_fast). The same updates as cpu_advance_seg; 0
+ * when the case does not apply (then nothing changed). */
+static inline int cpu_advance_fast(struct machine *m, struct mcpu *c, int64_t now)
+{
+	struct vcpu *v = c->cur;
+	struct work *w = v ? v->head : NULL;
+	if (!m->cpu_fast || !w || c->pend_segs != 0)
+		return 0;
+	struct seg_cache *sc = &v->sc;
+	int64_t dt = now - c->seg_start_ns;
+	/* a valid cache holds scenario rates, never a work's own_rates, and
+	 * only guests get a cell pointer */
+	if (!sc->valid || sc->rates != w->rates || sc->dt != dt || !sc->work || w->client >= 0)
+		return 0;
+	struct mvm *owner = &m->vm[v->vm];
+	if (!owner->truth_cell)
+		return 0;
+	c->pend_virtual = 1;
+	c->pend_segs = 1;
+	c->pend_sc = sc;
+	double idle_j = sc->idle_j, active_j = sc->active_j;
+	ledger_meter(m->truth, dev_cpu(c->idx), idle_j + active_j);
+	idle_split_add_idle(c->split_truth, idle_j);
+	idle_split_add_use(c->split_truth, v->vm, dt, active_j);
+	if (active_j != 0.0)
+		*owner->truth_cell += active_j;
+	owner->st.cpu_ns += dt;
+	if (w->remaining_ns != WORK_FOREVER)
+		w->remaining_ns -= dt;
+	c->seg_start_ns = now;
+	return 1;
+}
+
+/* Account CPU c up to now, with its log pend written out (for readers of
+ * pend). Most calls find nothing to account (a record right after the
+ * event that advanced the CPU): that is tested before the call. */
 static inline void cpu_advance(struct machine *m, struct mcpu *c, int64_t now)
 {
 	if (now > c->seg_start_ns)
 		cpu_advance_seg(m, c, now);
+	pend_materialize(c, m->n_ctr);
+}
+
+/* cpu_record's common case, inline: the record of one cached segment of
+ * a guest, whose account energies are known, accounted right after it
+ * (m->cpu_fast). The same updates as cpu_record; 0 when the case does not
+ * apply (then nothing changed). */
+static inline int cpu_record_fast(struct machine *m, struct mcpu *c, int64_t now)
+{
+	/* pend_virtual: one cached segment since the record, which ended at
+	 * seg_start_ns, so now > rec_start_ns; only guests get a cell pointer */
+	struct seg_cache *one = c->pend_sc;
+	if (!m->cpu_fast || !c->pend_virtual || !one->acct_valid || now != c->seg_start_ns ||
+	    c->rec_vm < 0)
+		return 0;
+	struct mvm *v = &m->vm[c->rec_vm];
+	if (!v->acct_cell)
+		return 0;
+	assert(c->pend_segs == 1 && now > c->rec_start_ns && !v->is_driver);
+	double idle_j = one->acct_idle_j, active_j = one->acct_active_j;
+	c->pend_virtual = 0;
+	c->pend_segs = 0;
+	ledger_meter(m->acct, dev_cpu(c->idx), idle_j + active_j);
+	idle_split_add_idle(c->split_acct, idle_j);
+	idle_split_add_use(c->split_acct, c->rec_vm, now - c->rec_start_ns, active_j);
+	if (active_j != 0.0) {
+		v->st.hv_cpu_active_j += active_j;
+		*v->acct_cell += active_j;
+		v->meas_cpu_j += active_j;
+	}
+	c->rec_start_ns = now;
+	c->rec_vm = c->cur ? c->cur->vm : -1;
+	m->st.pmc_records++;
+	return 1;
 }
 
 /* Log one PMC record for the period since the last one and account it. */
 static void cpu_record(struct machine *m, struct mcpu *c, int64_t now)
 {
-	cpu_advance(m, c, now);
+	if (now > c->seg_start_ns)
+		cpu_advance_seg(m, c, now);
 	int64_t dt = now - c->rec_start_ns;
 	if (dt <= 0)
 		return;
-	double idle_j, active_j;
-	energy_period(&m->model_acct, dt, c->pend, &idle_j, &active_j);
-	ledger_meter(m->acct, dev_cpu(c->idx), idle_j + active_j);
-	acct_cpu_idle(m, c, idle_j);
-	if (c->rec_vm >= 0 && !m->acct_split_guests)
-		idle_split_add_use(c->split_acct, c->rec_vm, dt, active_j);
-	acct_cpu_charge(m, c->idx, c->rec_vm, LEDGER_ACTIVE, active_j);
-	if (m->vpmc_used)
+	int n = m->n_ctr;
+	if (m->vpmc_used) {
+		pend_materialize(c, n);
 		vpmc_log(&m->vpmc, c->rec_vm, c->pend);
-	memset(c->pend, 0, sizeof c->pend);
+	}
+	double idle_j, active_j;
+	/* a record of one cached segment: the log is 0.0 + that segment's
+	 * advances, the same doubles every time, and so is their energy */
+	struct seg_cache *one = c->pend_segs == 1 ? c->pend_sc : NULL;
+	if (one && one->acct_valid) {
+		idle_j = one->acct_idle_j;
+		active_j = one->acct_active_j;
+	} else if (m->weighted) {
+		/* energy_period's arithmetic */
+		pend_materialize(c, n);
+		const double *wt = m->model_acct.weight_j;
+		int tsc = m->tsc;
+		double act = 0.0;
+		idle_j = tsc >= 0 ? wt[tsc] * c->pend[tsc] : 0.0;
+		for (int k = 0; k < n; k++)
+			if (k != tsc)
+				act += wt[k] * c->pend[k];
+		active_j = act;
+		if (one) {
+			one->acct_idle_j = idle_j;
+			one->acct_active_j = active_j;
+			one->acct_valid = 1;
+		}
+	} else {
+		energy_period(&m->model_acct, dt, c->pend, &idle_j, &active_j);
+	}
+	if (c->pend_virtual)
+		c->pend_virtual = 0; /* pend itself is still clear */
+	else
+		memset(c->pend, 0, sizeof c->pend);
+	c->pend_segs = 0;
+	ledger_meter(m->acct, dev_cpu(c->idx), idle_j + active_j);
+	if (m->acct_split_guests && m->n_drivers > 0 && m->nvm > 0)
+		acct_cpu_idle(m, c, idle_j);
+	else
+		idle_split_add_idle(c->split_acct, idle_j); /* acct_cpu_idle's common case */
+	if (c->rec_vm >= 0) /* a no-op under the equal policy (acct_split_guests) */
+		idle_split_add_use(c->split_acct, c->rec_vm, dt, active_j);
+	struct mvm *v = c->rec_vm >= 0 ? &m->vm[c->rec_vm] : NULL;
+	if (v && !v->is_driver) {
+		/* acct_cpu_charge's common case: a guest's active energy */
+		if (active_j != 0.0) {
+			v->st.hv_cpu_active_j += active_j;
+			charge_cell(m->acct, &v->acct_cell, v->consumer, c->idx, active_j);
+			v->meas_cpu_j += active_j;
+		}
+	} else {
+		acct_cpu_charge(m, c->idx, c->rec_vm, LEDGER_ACTIVE, active_j);
+	}
 	c->rec_start_ns = now;
 	c->rec_vm = c->cur ? c->cur->vm : -1;
 	m->st.pmc_records++;
 }
 
-static void cpu_resched_event(struct machine *m, struct mcpu *c, int64_t now)
+/* When CPU c's next decision point is due, or -1 when it halts. */
+static int64_t cpu_next_ns(const struct mcpu *c, int64_t now)
 {
 	int64_t t;
 	if (c->cur) {
 		t = c->slice_end_ns;
-		struct work *w = c->cur->head;
+		const struct work *w = c->cur->head;
 		if (w->remaining_ns != WORK_FOREVER && now + w->remaining_ns < t)
 			t = now + w->remaining_ns;
 	} else if (c->idle_running) {
 		t = c->slice_end_ns;
 	} else {
-		evq_cancel(&m->q, &c->ev);
-		return;
+		return -1;
 	}
-	if (t < now)
-		t = now;
-	if (evq_schedule(&m->q, &c->ev, t))
-		fail(m, JV_ENOMEM);
+	return t < now ? now : t;
 }
 
 /* Pop finished work of the running vCPU (calls done handlers). */
@@ -600,15 +838,35 @@ static void vcpu_reap(struct machine *m, struct vcpu *v)
 	}
 }
 
+/* A CPU's decision point. The next one, when it is due before every
+ * queued event, runs at once in this loop (evq_claim): the queue would
+ * have popped it next, so the order of events is unchanged, and a CPU
+ * between periodic events runs quantum after quantum without a push and
+ * pop per quantum. */
 static void cpu_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
 	struct mcpu *c = (struct mcpu *)((char *)ev - offsetof(struct mcpu, ev));
 	int64_t now = q->now_ns;
-	cpu_advance(m, c, now);
-	if (c->cur)
-		vcpu_reap(m, c->cur);
-	cpu_dispatch(m, c, now);
+	for (;;) {
+		if (now > c->seg_start_ns && !cpu_advance_fast(m, c, now))
+			cpu_advance_seg(m, c, now); /* pend may stay virtual */
+		if (c->cur)
+			vcpu_reap(m, c->cur);
+		cpu_dispatch(m, c, now);
+		int64_t t = cpu_next_ns(c, now);
+		if (t < 0) {
+			evq_cancel(q, &c->ev);
+			return;
+		}
+		if (evq_is_queued(&c->ev) || !evq_claim(q, t, m->end_ns)) {
+			if (evq_schedule(q, &c->ev, t))
+				fail(m, JV_ENOMEM);
+			return;
+		}
+		m->st.events++; /* it counts as the event it would have been */
+		now = t;
+	}
 }
 
 static void rq_enqueue(struct machine *m, struct mcpu *c, struct sched_entity *se)
@@ -620,30 +878,36 @@ static void rq_enqueue(struct machine *m, struct mcpu *c, struct sched_entity *s
 /* A decision point on CPU c: the running entity's quantum ended, it
  * blocked, or the CPU was halted and work arrived. The scheduler class
  * picks among the runnable vCPUs and, while CPU limits are in force, the
- * idle vCPU; a change of vCPU is a context switch and logs a PMC record. */
+ * idle vCPU; a change of vCPU is a context switch and logs a PMC record.
+ * The caller schedules the CPU's next decision point (cpu_next_ns). */
 static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now)
 {
 	struct vcpu *prev = c->cur;
 	int prev_idle = c->idle_running;
 	int prev_runnable = prev && prev->head;
-	if ((prev_runnable || prev_idle) && now < c->slice_end_ns) {
-		cpu_resched_event(m, c, now);
+	if ((prev_runnable || prev_idle) && now < c->slice_end_ns)
 		return;
-	}
 	const struct sched_ops *ops = c->rq.ops;
-	if (prev || prev_idle)
-		ops->charge(&c->rq, prev ? &prev->se : &c->idle_se, now - c->run_start_ns);
-	if (prev_runnable)
-		rq_enqueue(m, c, &prev->se);
-	else if (prev)
-		prev->se.sleeping = 1; /* blocked: no credit is banked */
-	if (prev_idle && c->idle_active)
-		rq_enqueue(m, c, &c->idle_se);
-	struct sched_entity *se = ops->pick_next(&c->rq);
-	struct vcpu *next = se && se->id >= 0 ? &m->vm[se->id].vcpu : NULL;
+	struct sched_entity *se;
+	if (prev_runnable || (prev_idle && c->idle_active)) {
+		/* the quantum ended and the entity stays runnable: charge,
+		 * enqueue and pick in one step */
+		se = ops->requeue_pick(&c->rq, prev ? &prev->se : &c->idle_se,
+				       now - c->run_start_ns);
+	} else {
+		if (prev || prev_idle)
+			ops->charge(&c->rq, prev ? &prev->se : &c->idle_se, now - c->run_start_ns);
+		if (prev)
+			prev->se.sleeping = 1; /* blocked: no credit is banked */
+		se = ops->pick_next(&c->rq);
+	}
+	/* a vCPU's entity is its se (the idle vCPU's id is negative) */
+	struct vcpu *next = se && se->id >= 0
+		? (struct vcpu *)((char *)se - offsetof(struct vcpu, se)) : NULL;
 	int next_idle = se && se->id < 0;
 	if (next != prev || next_idle != prev_idle) {
-		cpu_record(m, c, now); /* context switch: log the PMC record */
+		if (!cpu_record_fast(m, c, now))
+			cpu_record(m, c, now); /* context switch: log the PMC record */
 		if (prev)
 			prev->running = 0;
 		c->cur = next;
@@ -656,7 +920,6 @@ static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now)
 		c->slice_end_ns = now + m->quantum_ns;
 		c->run_start_ns = now;
 	}
-	cpu_resched_event(m, c, now);
 }
 
 /* Append work to a vCPU; wakes it if it was idle. */
@@ -1713,6 +1976,17 @@ static void split_charge(void *vctx, int who, double j)
 	if (x->cpu >= 0) { /* CPU split over VMs (map: participant -> vm) */
 		if (who >= 0 && x->map)
 			who = x->map[who];
+		struct mvm *v = who >= 0 ? &x->m->vm[who] : NULL;
+		if (v && !v->is_driver && j != 0.0) {
+			/* {truth,acct}_cpu_charge's common case: a guest's idle share */
+			if (x->truth) {
+				ledger_charge(x->m->truth, v->consumer, dev_cpu(x->cpu), 0, LEDGER_IDLE, j);
+			} else {
+				v->st.hv_cpu_idle_j += j;
+				ledger_charge(x->m->acct, v->consumer, dev_cpu(x->cpu), 0, LEDGER_IDLE, j);
+			}
+			return;
+		}
 		if (x->truth)
 			truth_cpu_charge(x->m, x->cpu, who, LEDGER_IDLE, j);
 		else
@@ -2126,6 +2400,9 @@ static int assemble(struct machine *m, struct jv_diag *d)
 	memcpy(m->model_acct.weight_j, s->cpu.weight_j, sizeof m->model_acct.weight_j);
 	m->model_truth = m->model_acct;
 	memcpy(m->model_truth.weight_j, s->cpu.true_weight_j, sizeof m->model_truth.weight_j);
+	m->n_ctr = s->cpu.n_counters;
+	m->weighted = m->model_acct.ops == &cpu_energy_weighted_pmc &&
+		      m->model_truth.ops == &cpu_energy_weighted_pmc;
 
 	m->vm = calloc((size_t)(m->nvm > 0 ? m->nvm : 1), sizeof *m->vm);
 	m->cname = calloc((size_t)m->nvm + LEDGER_FIRST_VM, sizeof *m->cname);
@@ -2323,6 +2600,10 @@ static int assemble(struct machine *m, struct jv_diag *d)
 		if (!m->truth)
 			return JV_ENOMEM;
 	}
+	/* the CPU's inline paths: weighted-PMC arithmetic, a truth ledger, no
+	 * power rows, no virtual PMCs, CPU idle not routed to drivers per record */
+	m->cpu_fast = m->weighted && m->truth && !m->sink.power_row && !m->vpmc_used &&
+		      !(m->acct_split_guests && m->n_drivers > 0 && m->nvm > 0);
 	if (m->sink.power_row) {
 		m->power = power_sampler_new(m->ndev, s->output.power_resolution_ns);
 		if (!m->power)
