@@ -100,6 +100,8 @@
 #define DAQ_MEDIAN_SLOTS 256 /* distinct sample spacings counted in a table (power of 2) */
 #define DAQ_MEDIAN_DISTINCT_MAX (DAQ_MEDIAN_SLOTS / 2)
 #define DAQ_HASH_MUL 0x9E3779B97F4A7C15ULL /* Fibonacci hashing */
+#define DAQ_MEDIAN_SAMPLE 255       /* spacings sampled for the median's guess */
+#define DAQ_MEDIAN_SAMPLE_MIN 4096  /* spacings from which the guess is tried */
 #define DAQ_QUOTE_CHAR '"'     /* libcsv's default quote character */
 #define SEC_PER_DAY 86400.0
 /* Clinger's fast path: an integer mantissa m <= 2^53 and 10^k with
@@ -952,7 +954,7 @@ static void on_row(int term, void *data)
 				     (L->len_or || !L->run_tab_blank), 1)) {
 		if (!fast_row(L))
 			data_row(L);
-	} else if (!L->err && nf > 0 && !(L->batch && L->tab_blank && !L->len_or)) {
+	} else if (!L->err && nf > 0 && (L->len_or || !L->run_tab_blank)) {
 		if (L->setup)
 			data_row(L);
 		else
@@ -1249,21 +1251,46 @@ static double select_kth(double *a, size_t n, size_t k)
 	return a[k];
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
 /* Median distance between successive samples: the element (n-1)/2 of the
- * sorted n-1 spacings (as cal_series_median_step()), 0 when n < 2. A meter's
- * spacings take few distinct values (a period and its rounding), so they
- * are counted in a small hash table by value, sorted and walked; with more
- * than DAQ_MEDIAN_DISTINCT_MAX values, a selection over a copy. */
+ * sorted n-1 spacings (as cal_series_median_step()), 0 when n < 2, exact,
+ * in O(n) and usually one pass: the median c of a sample of spacings is
+ * the answer when fewer than k+1 spacings are below c and more than k are
+ * at most c (one pass counting both). Otherwise, as a meter's spacings
+ * take few distinct values (a period and its rounding), they are counted
+ * in a small hash table by value, sorted and walked; with more than
+ * DAQ_MEDIAN_DISTINCT_MAX values, a selection over a copy. */
 static double median_step(const double *t, size_t n)
 {
 	if (n < 2)
 		return 0.0;
-	size_t k = (n - 1) / 2;
+	size_t k = (n - 1) / 2, i;
+	if (n - 1 >= DAQ_MEDIAN_SAMPLE_MIN) {
+		double smp[DAQ_MEDIAN_SAMPLE];
+		for (int j = 0; j < DAQ_MEDIAN_SAMPLE; j++) {
+			size_t at = (size_t)j * ((n - 1) / DAQ_MEDIAN_SAMPLE);
+			smp[j] = t[at + 1] - t[at];
+		}
+		qsort(smp, DAQ_MEDIAN_SAMPLE, sizeof *smp, cmp_double);
+		double c = smp[DAQ_MEDIAN_SAMPLE / 2];
+		size_t below = 0, upto = 0;
+		for (i = 0; i + 1 < n; i++) {
+			double d = t[i + 1] - t[i];
+			below += d < c;
+			upto += d <= c;
+		}
+		if (below <= k && k < upto)
+			return c;
+	}
 	double val[DAQ_MEDIAN_SLOTS];
 	size_t cnt[DAQ_MEDIAN_SLOTS] = {0};
 	int distinct = 0;
-	size_t i = 0;
-	for (; i + 1 < n && distinct <= DAQ_MEDIAN_DISTINCT_MAX; i++) {
+	for (i = 0; i + 1 < n && distinct <= DAQ_MEDIAN_DISTINCT_MAX; i++) {
 		double d = t[i + 1] - t[i] + 0.0; /* + 0.0: -0.0 counts as 0.0 */
 		uint64_t bits;
 		memcpy(&bits, &d, sizeof bits);
