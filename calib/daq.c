@@ -40,9 +40,13 @@
  *   read, straight from libcsv's buffer (no copies; only the first row is
  *   kept whole, for the header); a failure is kept and reported at the end
  *   of the row, in the order the checks had when rows were parsed whole;
- * - numbers: cal_parse_number() (Clinger's fast path, else strtod(), so
- *   the values are strtod's bit for bit); a channel that is one column is
- *   a copy, other expressions run their compiled program (calib/expr.c);
+ * - numbers: Clinger's fast path (a mantissa of up to 2^53 times or over
+ *   10^k, k <= 22: one rounding, as strtod() rounds), else strtod(), so the
+ *   values are strtod()'s bit for bit (cal_parse_number()); in the field
+ *   callback the integer digits one by one and a fraction of up to 8
+ *   digits as one 8-byte word read from libcsv's buffer (bytes after the
+ *   field masked off); a channel that is one column is a copy, other
+ *   expressions run their compiled program (calib/expr.c);
  * - samples go to one block sized from the file size and the first data
  *   line (doubling when that was short), advised for transparent huge
  *   pages; source lines are kept as runs of consecutive lines; the median
