@@ -101,6 +101,7 @@
 #define DAQ_BUF_START_B ((size_t)64 * 1024) /* read buffer until a line needs more */
 #define DAQ_HUGE_B ((size_t)2 << 20)         /* a transparent huge page */
 #define DAQ_EST_SLACK 4                      /* row estimate from the file size: + 1/4 */
+#define DAQ_EST_ROWS_MAX ((size_t)1 << 24)   /* rows allocated at once from an estimate */
 #define DAQ_MEDIAN_SLOTS 256 /* distinct sample spacings counted in a table (power of 2) */
 #define DAQ_MEDIAN_DISTINCT_MAX (DAQ_MEDIAN_SLOTS / 2)
 #define DAQ_HASH_MUL 0x9E3779B97F4A7C15ULL /* Fibonacci hashing */
@@ -647,19 +648,21 @@ static double *samples_alloc(size_t bytes)
 static int grow_samples(struct loader *L)
 {
 	struct cal_meter *m = L->m;
-	size_t cap = L->cap ? 2 * L->cap : DAQ_INIT_CAP;
+	size_t cap = L->cap ? 2 * L->cap : DAQ_INIT_CAP, est = 0;
 	if (!L->cap && L->file_b > 0 && L->line_b_hint) {
 		/* all rows at once when the file size tells (virtual until used) */
-		size_t est = (size_t)L->file_b / L->line_b_hint;
+		est = (size_t)L->file_b / L->line_b_hint;
 		est += est / DAQ_EST_SLACK + DAQ_INIT_CAP;
-		if (est > cap)
-			cap = est;
+		if (est > DAQ_EST_ROWS_MAX)
+			est = DAQ_EST_ROWS_MAX;
 	}
 	size_t arrays = 1 + (size_t)m->n_ch + (L->sync_ex != NULL);
 	if (cap > SIZE_MAX / sizeof(double) / arrays)
 		return lerr(L, JV_ENOMEM, "out of memory");
-	double *b = samples_alloc(cap * arrays * sizeof(double));
-	if (!b)
+	double *b = NULL;
+	if (est > cap && (b = samples_alloc(est * arrays * sizeof(double))))
+		cap = est; /* else the estimate could not be had: grow by doubling */
+	if (!b && !(b = samples_alloc(cap * arrays * sizeof(double))))
 		return lerr(L, JV_ENOMEM, "out of memory");
 	double **arr[2 + CAL_MAX_CHANNELS];
 	size_t na = 0;
