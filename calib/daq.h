@@ -54,11 +54,16 @@ struct cal_meter {
 	char *path;
 	size_t n;          /* samples */
 	double *t_s;       /* sample times in seconds (relative for epoch/ISO) */
-	long *line;        /* source line of each sample */
+	/* source lines, as runs: sample i >= line_run_first[r] of run r is on
+	 * line line_run_line[r] + (i - line_run_first[r]); see cal_meter_line() */
+	size_t n_line_runs;
+	size_t *line_run_first;
+	long *line_run_line;
 	int n_ch;
 	char ch_name[CAL_MAX_CHANNELS][CAL_NAME_MAX];
 	double *v[CAL_MAX_CHANNELS];
 	double *sync;      /* sync channel values, NULL without sync_expr */
+	double *samples;   /* the block that holds t_s, v[] and sync */
 	double rate_hz;    /* given, or 1 / median sample spacing */
 	double period_s;   /* 1 / rate_hz */
 	double t_origin_s; /* epoch seconds of t = 0 for epoch/ISO times, else 0 */
@@ -80,6 +85,19 @@ const char *cal_time_unit_name(int unit);
 int cal_meter_load(const char *path, const struct cal_meter_opts *o, struct cal_meter **out,
 		   struct jv_diag *d);
 void cal_meter_free(struct cal_meter *m);
+/* A number field as the importer reads it: an optional b'...' wrapper,
+ * blanks around, sign, decimal digits with an optional '.', an optional
+ * exponent; no nan, inf or hex, at most 127 characters. Returns 1 with
+ * *out set to exactly strtod()'s value, else 0. */
+int cal_parse_number(const char *s, size_t n, double *out);
+/* Its fast path (Clinger): [+-]digits[.digits][(e|E)[+-]digits] with at
+ * most 19 digits, a mantissa <= 2^53 and a power of ten within 1e+-22,
+ * which one double multiply or divide gives exactly as strtod() does.
+ * Returns 1 with *out set, 0 when the text is not of that form (the caller
+ * then needs the general parser). */
+int cal_parse_number_fast(const char *s, size_t n, double *out);
+/* Source line of sample i (i < m->n). */
+long cal_meter_line(const struct cal_meter *m, size_t i);
 /* Channel index by name, -1 if absent. */
 int cal_meter_channel(const struct cal_meter *m, const char *name);
 /* Channel ch as a step series (sample i covers [t_i, t_{i+1}), the last

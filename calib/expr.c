@@ -403,6 +403,11 @@ double cal_expr_eval(const struct cal_expr *e, const double *row)
 	return sp == 1 ? stack[0] : NAN;
 }
 
+int cal_expr_column(const struct cal_expr *e)
+{
+	return e && e->n == 1 && e->prog[0].op == OP_COL ? e->prog[0].col : -1;
+}
+
 int cal_expr_max_col(const struct cal_expr *e)
 {
 	return e ? e->max_col : -1;

@@ -37,6 +37,9 @@ int cal_expr_compile(const char *text, const char *const *names, int n_names, in
 /* Value for one row (row[k] is column k, 0-based). Division by zero and
  * overflow give a non-finite result; the caller reports it. */
 double cal_expr_eval(const struct cal_expr *e, const double *row);
+/* The column k when the expression is the column alone (`c2`, `volts`),
+ * so its value is row[k] without evaluation; -1 otherwise. */
+int cal_expr_column(const struct cal_expr *e);
 /* Highest 0-based column the expression reads, -1 if none. */
 int cal_expr_max_col(const struct cal_expr *e);
 /* 1 if column k is read by the expression. */
