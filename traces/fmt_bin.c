@@ -978,6 +978,64 @@ static int bin_next(struct trc_reader *r, struct trc_record *rec,
 	return next_slow(r, rec, d);
 }
 
+/* trc_next_pmc_batch(): the buffered run of records that pass the checks of
+ * decode()'s common case (defined VM, known CPU, time and counters in
+ * order), handed out in place, the order state advanced record by record.
+ * The run ends before the first record that is not whole, is a name or
+ * end entry, or needs more than those compares (a new CPU, an error); a
+ * run of none takes that record through bin_next(), which grows the order
+ * tables, reports the error or refills, and hands it out alone. */
+int trc_bin_next_pmc_batch(struct trc_reader *r, struct trc_pmc_batch *out,
+			   struct jv_diag *d)
+{
+	struct bin_state *b = r->priv;
+	struct trc_lines *l = &r->lines;
+	size_t rec_b = b->rec_b, pos = l->pos;
+	size_t max = (l->end - pos) / rec_b;
+	const unsigned char *p0 = (const unsigned char *)l->buf + pos;
+	uint64_t off = l->buf_off + pos;
+	uint32_t n_vms = (uint32_t)r->vms.n;
+	size_t n = (size_t)b->n_ctr, cap = b->ord_cap, k = 0;
+	int64_t *last_t = b->last_t;
+	uint64_t *last_off = b->last_off, *last_ctr = b->last_ctr;
+	for (const unsigned char *p = p0; k < max; k++, p += rec_b) {
+		uint32_t vm = ld32(p), cpu = ld32(p + 4);
+		int64_t t = (int64_t)ld64(p + 8);
+		if (vm >= n_vms || cpu >= cap || t < last_t[cpu] || t < 0)
+			break;
+		uint64_t *last = last_ctr + (size_t)cpu * n;
+		unsigned back = 0;
+		for (size_t i = 0; i < n; i++)
+			back |= ld64(p + 16 + 8 * i) < last[i];
+		if (back)
+			break;
+		for (size_t i = 0; i < n; i++)
+			last[i] = ld64(p + 16 + 8 * i);
+		last_t[cpu] = t;
+		last_off[cpu] = off + k * rec_b;
+	}
+	if (k > 0) {
+		l->pos = pos + k * rec_b;
+		b->records += k;
+		out->rec = p0;
+		out->n = k;
+		out->rec_b = rec_b;
+		out->line0 = (long)off;
+		out->line_step = (long)rec_b;
+		return 1;
+	}
+	struct trc_record rec;
+	int rc = bin_next(r, &rec, d);
+	if (rc <= 0)
+		return rc;
+	out->rec = (const unsigned char *)l->buf + l->pos - rec_b;
+	out->n = 1;
+	out->rec_b = rec_b;
+	out->line0 = rec.line;
+	out->line_step = (long)rec_b;
+	return 1;
+}
+
 /* ---- probe --------------------------------------------------------------- */
 
 static int bin_probe(const char *head, size_t len)

@@ -155,6 +155,10 @@ struct trc_reader {
 	uint64_t skipped;        /* trc_skipped(): records skipped (trim, sync...) */
 	const char *skip_reason; /* what was skipped, NULL/"" when nothing */
 	struct trc_open_opts opts; /* trc_open_opts(); zeros = format defaults */
+	/* trc_next_pmc_batch() for formats without their own: one record,
+	 * encoded in the binary layout */
+	struct trc_record one_rec;
+	unsigned char one_buf[16 + 8 * TRC_MAX_COUNTERS];
 };
 
 /* ---- native CSV formats (trc_csv.c) -------------------------------------- */
@@ -211,5 +215,9 @@ long trc_bin_header(char *out, size_t cap, int kind, char *const *counters,
 size_t trc_bin_name(char *out, const char *name, size_t len);
 size_t trc_bin_record(char *out, const struct trc_record *rec, int n_counters);
 size_t trc_bin_end(char *out, uint64_t n_records, uint32_t n_names);
+/* trc_next_pmc_batch() of the binary reader (a pmc trace); other formats
+ * hand out batches of one record through next(). */
+int trc_bin_next_pmc_batch(struct trc_reader *r, struct trc_pmc_batch *b,
+			   struct jv_diag *d);
 
 #endif
