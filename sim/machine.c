@@ -1588,6 +1588,97 @@ static int trace_fast_ahead(struct machine *m, struct mtrace *t)
 	return rc <= 0 ? rc : trace_fast_schedule(m, t);
 }
 
+/* Run the batch's records from i on while they are due before lim (the
+ * first one unconditionally: its event is running): each adds its counter
+ * advances, span and busy time to its (cpu, vm) cell. Returns the index
+ * reached; *stop on an error (the run fails). n_ctr is a constant in each
+ * copy trace_fast_run() dispatches to, so the counter loops unroll. */
+static inline __attribute__((always_inline)) size_t
+fast_run(struct machine *m, struct mtrace *t, const int n_ctr, size_t i, int64_t *now_ns,
+	 int64_t lim, uint64_t *ran, int *stop)
+{
+	const unsigned char *base = t->fb.rec;
+	const size_t n = t->fb.n, rec_b = t->fb.rec_b;
+	const int cyc_src = t->cyc_src, cw = m->nvm + 1;
+	const uint32_t ncpu = (uint32_t)m->ncpu;
+	const double freq_hz = m->freq_hz;
+	int64_t now = *now_ns;
+	uint64_t done = *ran;
+	for (; i < n; i++) {
+		const unsigned char *p = base + i * rec_b;
+		int64_t at = (int64_t)trc_ld64(p + 8);
+		if (done && (at < now || at >= lim))
+			break;
+		now = at;
+		done++;
+		uint32_t rvm = trc_ld32(p), cpu = trc_ld32(p + 4);
+		int vm = rvm < (uint32_t)t->vm_map_cap ? t->vm_map[rvm] : -2;
+		if (__builtin_expect(vm == -2, 0) &&
+		    (vm = trace_vm(m, t, (int)rvm, t->fb.line0 + (long)i * t->fb.line_step)) < -1) {
+			*stop = 1;
+			break;
+		}
+		if (__builtin_expect(cpu >= ncpu, 0)) {
+			jv_diag_set(m->d, JV_ERANGE, t->path, t->fb.line0 + (long)i * t->fb.line_step,
+				    "cpu: cpu %" PRIu32 " but the scenario has %d CPU(s)", cpu,
+				    m->ncpu);
+			fail(m, JV_ERANGE);
+			*stop = 1;
+			break;
+		}
+		uint64_t *prev = t->prev_ctr[cpu];
+		const unsigned char *ctr = p + 16;
+		uint64_t d[TRC_MAX_COUNTERS];
+		if (__builtin_expect(!t->have_prev[cpu], 0)) {
+			t->have_prev[cpu] = 1;
+			t->prev_t[cpu] = at;
+			for (int k = 0; k < n_ctr; k++)
+				prev[k] = trc_ld64(ctr + 8 * k);
+			continue;
+		}
+		int idx = (int)cpu * cw + vm + 1;
+		struct pmc_cell *c = &t->cells[idx];
+		if (c->n++ == 0)
+			t->dirty[t->n_dirty++] = idx;
+		if (cyc_src >= 0 && vm >= 0) {
+			uint64_t dc = trc_ld64(ctr + 8 * cyc_src) - prev[cyc_src];
+			c->busy_ns += fast_llround((double)dc / freq_hz * 1e9);
+		}
+#pragma GCC unroll 16
+		for (int k = 0; k < n_ctr; k++)
+			d[k] = trc_ld64(ctr + 8 * k) - prev[k];
+#pragma GCC unroll 16
+		for (int k = 0; k < n_ctr; k++)
+			prev[k] = trc_ld64(ctr + 8 * k);
+#pragma GCC unroll 16
+		for (int k = 0; k < n_ctr; k++)
+			c->ctr[k] += d[k];
+		c->span_ns += at - t->prev_t[cpu];
+		t->prev_t[cpu] = at;
+	}
+	*now_ns = now;
+	*ran = done;
+	return i;
+}
+
+#define FAST_RUN_CASE(N)                                                       \
+	case N:                                                                \
+		return fast_run(m, t, N, i, now_ns, lim, ran, stop);
+
+/* fast_run() with the trace's counter count as a constant. */
+static size_t trace_fast_run(struct machine *m, struct mtrace *t, size_t i, int64_t *now_ns,
+			     int64_t lim, uint64_t *ran, int *stop)
+{
+	switch (t->n_ctr) {
+	FAST_RUN_CASE(1) FAST_RUN_CASE(2) FAST_RUN_CASE(3) FAST_RUN_CASE(4)
+	FAST_RUN_CASE(5) FAST_RUN_CASE(6) FAST_RUN_CASE(7) FAST_RUN_CASE(8)
+	FAST_RUN_CASE(9) FAST_RUN_CASE(10) FAST_RUN_CASE(11) FAST_RUN_CASE(12)
+	FAST_RUN_CASE(13) FAST_RUN_CASE(14) FAST_RUN_CASE(15)
+	default:
+		return fast_run(m, t, TRC_MAX_COUNTERS, i, now_ns, lim, ran, stop);
+	}
+}
+
 /* A fast trace's event: its pending record is due now; it and every
  * following record due strictly before the next queued event (and not
  * after the run's end) are added to their cells. */
@@ -1597,63 +1688,11 @@ static void trace_fast_event(struct machine *m, struct mtrace *t)
 	int64_t lim = m->q.stop ? now : m->q.n ? m->q.heap[0]->t_ns : INT64_MAX;
 	if (lim > m->end_ns)
 		lim = m->end_ns + 1;
-	const int n_ctr = t->n_ctr, cyc_src = t->cyc_src, cw = m->nvm + 1;
-	const uint32_t ncpu = (uint32_t)m->ncpu;
-	const double freq_hz = m->freq_hz;
 	uint64_t ran = 0;
 	int stop = 0;
 	for (;;) {
-		const unsigned char *base = t->fb.rec;
-		size_t i = t->fi, n = t->fb.n, rec_b = t->fb.rec_b;
-		for (; i < n; i++) {
-			const unsigned char *p = base + i * rec_b;
-			int64_t at = (int64_t)trc_ld64(p + 8);
-			if (ran && (at < now || at >= lim))
-				break;
-			now = at;
-			ran++;
-			uint32_t rvm = trc_ld32(p), cpu = trc_ld32(p + 4);
-			int vm = rvm < (uint32_t)t->vm_map_cap ? t->vm_map[rvm] : -2;
-			long line = t->fb.line0 + (long)i * t->fb.line_step;
-			if (vm == -2 && (vm = trace_vm(m, t, (int)rvm, line)) < -1) {
-				stop = 1;
-				break;
-			}
-			if (cpu >= ncpu) {
-				jv_diag_set(m->d, JV_ERANGE, t->path, line,
-					    "cpu: cpu %" PRIu32 " but the scenario has %d CPU(s)", cpu,
-					    m->ncpu);
-				fail(m, JV_ERANGE);
-				stop = 1;
-				break;
-			}
-			uint64_t *prev = t->prev_ctr[cpu];
-			const unsigned char *ctr = p + 16;
-			if (__builtin_expect(!t->have_prev[cpu], 0)) {
-				t->have_prev[cpu] = 1;
-				t->prev_t[cpu] = at;
-				for (int k = 0; k < n_ctr; k++)
-					prev[k] = trc_ld64(ctr + 8 * k);
-				continue;
-			}
-			int idx = (int)cpu * cw + vm + 1;
-			struct pmc_cell *c = &t->cells[idx];
-			if (c->n++ == 0)
-				t->dirty[t->n_dirty++] = idx;
-			if (cyc_src >= 0 && vm >= 0) {
-				uint64_t dc = trc_ld64(ctr + 8 * cyc_src) - prev[cyc_src];
-				c->busy_ns += fast_llround((double)dc / freq_hz * 1e9);
-			}
-			for (int k = 0; k < n_ctr; k++) {
-				uint64_t v = trc_ld64(ctr + 8 * k);
-				c->ctr[k] += v - prev[k];
-				prev[k] = v;
-			}
-			c->span_ns += at - t->prev_t[cpu];
-			t->prev_t[cpu] = at;
-		}
-		t->fi = i;
-		if (stop || i < n)
+		t->fi = trace_fast_run(m, t, t->fi, &now, lim, &ran, &stop);
+		if (stop || t->fi < t->fb.n)
 			break;
 		if (trace_fast_fetch(m, t) <= 0) {
 			stop = 1;

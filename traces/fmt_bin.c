@@ -80,6 +80,9 @@
 #define BIN_BLKI_B 48
 #define BIN_DEFAULT_UNIT "events"
 #define BIN_ORDER_MIN_KEYS 64
+/* records per trc_next_pmc_batch() at most: a batch (20 KiB of 80-byte
+ * records) is still in the L1 cache when the caller reads it */
+#define BIN_BATCH_MAX 256
 /* error and refill paths: out of line, so the record loop stays small */
 #define BIN_COLD __attribute__((cold, noinline))
 
@@ -978,26 +981,19 @@ static int bin_next(struct trc_reader *r, struct trc_record *rec,
 	return next_slow(r, rec, d);
 }
 
-/* trc_next_pmc_batch(): the buffered run of records that pass the checks of
+/* The buffered records from p0 (at most max) that pass the checks of
  * decode()'s common case (defined VM, known CPU, time and counters in
- * order), handed out in place, the order state advanced record by record.
- * The run ends before the first record that is not whole, is a name or
- * end entry, or needs more than those compares (a new CPU, an error); a
- * run of none takes that record through bin_next(), which grows the order
- * tables, reports the error or refills, and hands it out alone. */
-int trc_bin_next_pmc_batch(struct trc_reader *r, struct trc_pmc_batch *out,
-			   struct jv_diag *d)
+ * order), the order state advanced record by record: their count. n is a
+ * constant in each copy batch_scan_n() dispatches to, so the counter loops
+ * unroll. */
+static inline __attribute__((always_inline)) size_t
+batch_scan(struct bin_state *b, const unsigned char *p0, size_t max, uint64_t off,
+	   uint32_t n_vms, const size_t n)
 {
-	struct bin_state *b = r->priv;
-	struct trc_lines *l = &r->lines;
-	size_t rec_b = b->rec_b, pos = l->pos;
-	size_t max = (l->end - pos) / rec_b;
-	const unsigned char *p0 = (const unsigned char *)l->buf + pos;
-	uint64_t off = l->buf_off + pos;
-	uint32_t n_vms = (uint32_t)r->vms.n;
-	size_t n = (size_t)b->n_ctr, cap = b->ord_cap, k = 0;
+	const size_t rec_b = b->rec_b, cap = b->ord_cap;
 	int64_t *last_t = b->last_t;
 	uint64_t *last_off = b->last_off, *last_ctr = b->last_ctr;
+	size_t k = 0;
 	for (const unsigned char *p = p0; k < max; k++, p += rec_b) {
 		uint32_t vm = ld32(p), cpu = ld32(p + 4);
 		int64_t t = (int64_t)ld64(p + 8);
@@ -1005,15 +1001,55 @@ int trc_bin_next_pmc_batch(struct trc_reader *r, struct trc_pmc_batch *out,
 			break;
 		uint64_t *last = last_ctr + (size_t)cpu * n;
 		unsigned back = 0;
+#pragma GCC unroll 16
 		for (size_t i = 0; i < n; i++)
 			back |= ld64(p + 16 + 8 * i) < last[i];
 		if (back)
 			break;
+#pragma GCC unroll 16
 		for (size_t i = 0; i < n; i++)
 			last[i] = ld64(p + 16 + 8 * i);
 		last_t[cpu] = t;
 		last_off[cpu] = off + k * rec_b;
 	}
+	return k;
+}
+
+#define BATCH_CASE(N)                                                          \
+	case N:                                                                \
+		return batch_scan(b, p0, max, off, n_vms, N);
+
+static size_t batch_scan_n(struct bin_state *b, const unsigned char *p0, size_t max,
+			   uint64_t off, uint32_t n_vms)
+{
+	switch (b->n_ctr) {
+	BATCH_CASE(1) BATCH_CASE(2) BATCH_CASE(3) BATCH_CASE(4)
+	BATCH_CASE(5) BATCH_CASE(6) BATCH_CASE(7) BATCH_CASE(8)
+	BATCH_CASE(9) BATCH_CASE(10) BATCH_CASE(11) BATCH_CASE(12)
+	BATCH_CASE(13) BATCH_CASE(14) BATCH_CASE(15)
+	default:
+		return batch_scan(b, p0, max, off, n_vms, TRC_MAX_COUNTERS);
+	}
+}
+
+/* trc_next_pmc_batch(): the buffered run of records batch_scan() accepts,
+ * handed out in place. The run ends before the first record that is not
+ * whole, is a name or end entry, or needs more than its compares (a new
+ * CPU, an error); a run of none takes that record through bin_next(),
+ * which grows the order tables, reports the error or refills, and hands
+ * it out alone. */
+int trc_bin_next_pmc_batch(struct trc_reader *r, struct trc_pmc_batch *out,
+			   struct jv_diag *d)
+{
+	struct bin_state *b = r->priv;
+	struct trc_lines *l = &r->lines;
+	size_t rec_b = b->rec_b, pos = l->pos;
+	const unsigned char *p0 = (const unsigned char *)l->buf + pos;
+	uint64_t off = l->buf_off + pos;
+	size_t max = (l->end - pos) / rec_b;
+	if (max > BIN_BATCH_MAX)
+		max = BIN_BATCH_MAX;
+	size_t k = batch_scan_n(b, p0, max, off, (uint32_t)r->vms.n);
 	if (k > 0) {
 		l->pos = pos + k * rec_b;
 		b->records += k;
