@@ -1477,6 +1477,12 @@ static int trace_read_ahead(struct machine *m, struct mtrace *t, int run_now)
  * each record's interval), a CPU model other than weighted-PMC (not
  * linear), MACHINE_NO_FAST_REPLAY (tests compare the two paths). */
 
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* two u64 counters (the records' layout is little-endian: loaded as is) */
+typedef uint64_t fast_u64x2 __attribute__((vector_size(16)));
+#define FAST_U64X2 1
+#endif
+
 /* llround(x) for x >= 0, without the libm call: exact, since the fraction
  * x - trunc(x) of a double is exact. */
 static inline int64_t fast_llround(double x)
@@ -1628,7 +1634,6 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, size_t i, int64_t
 		}
 		uint64_t *prev = t->prev_ctr[cpu];
 		const unsigned char *ctr = p + 16;
-		uint64_t d[TRC_MAX_COUNTERS];
 		if (__builtin_expect(!t->have_prev[cpu], 0)) {
 			t->have_prev[cpu] = 1;
 			t->prev_t[cpu] = at;
@@ -1644,6 +1649,25 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, size_t i, int64_t
 			uint64_t dc = trc_ld64(ctr + 8 * cyc_src) - prev[cyc_src];
 			c->busy_ns += fast_llround((double)dc / freq_hz * 1e9);
 		}
+#ifdef FAST_U64X2
+		/* two counters at a time (SSE2 on x86-64, NEON on arm64) */
+#pragma GCC unroll 8
+		for (int k = 0; k + 1 < n_ctr; k += 2) {
+			fast_u64x2 v, pv, sum;
+			memcpy(&v, ctr + 8 * k, sizeof v);
+			memcpy(&pv, prev + k, sizeof pv);
+			memcpy(&sum, c->ctr + k, sizeof sum);
+			sum += v - pv;
+			memcpy(c->ctr + k, &sum, sizeof sum);
+			memcpy(prev + k, &v, sizeof v);
+		}
+		if (n_ctr & 1) {
+			uint64_t v = trc_ld64(ctr + 8 * (n_ctr - 1));
+			c->ctr[n_ctr - 1] += v - prev[n_ctr - 1];
+			prev[n_ctr - 1] = v;
+		}
+#else
+		uint64_t d[TRC_MAX_COUNTERS];
 #pragma GCC unroll 16
 		for (int k = 0; k < n_ctr; k++)
 			d[k] = trc_ld64(ctr + 8 * k) - prev[k];
@@ -1653,6 +1677,7 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, size_t i, int64_t
 #pragma GCC unroll 16
 		for (int k = 0; k < n_ctr; k++)
 			c->ctr[k] += d[k];
+#endif
 		c->span_ns += at - t->prev_t[cpu];
 		t->prev_t[cpu] = at;
 	}

@@ -555,6 +555,7 @@ static int bin_open(struct trc_reader *r, struct jv_diag *d)
 		jv_diag_clear(&r->err);
 		return rc;
 	}
+	trc_lines_map(&r->lines); /* the records: zero-copy from the page cache */
 	b->track_ctr = r->kind == TRC_PMC;
 	if (r->kind == TRC_PMC && order_grow(b, BIN_ORDER_MIN_KEYS) < 0)
 		return jv_diag_set(d, JV_ENOMEM, r->name, 0, "out of memory");
@@ -981,6 +982,11 @@ static int bin_next(struct trc_reader *r, struct trc_record *rec,
 	return next_slow(r, rec, d);
 }
 
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+typedef uint64_t bin_u64x2 __attribute__((vector_size(16)));
+#define BIN_U64X2 1
+#endif
+
 /* The buffered records from p0 (at most max) that pass the checks of
  * decode()'s common case (defined VM, known CPU, time and counters in
  * order), the order state advanced record by record: their count. n is a
@@ -1000,6 +1006,27 @@ batch_scan(struct bin_state *b, const unsigned char *p0, size_t max, uint64_t of
 		if (vm >= n_vms || cpu >= cap || t < last_t[cpu] || t < 0)
 			break;
 		uint64_t *last = last_ctr + (size_t)cpu * n;
+#ifdef BIN_U64X2
+		/* v >= last for counters below 2^63: the top bit of v - last,
+		 * v and last clear (two at a time); anything else, a counter
+		 * at or above 2^63 included, goes to decode()'s exact test */
+		bin_u64x2 acc = {0, 0};
+#pragma GCC unroll 8
+		for (size_t i = 0; i + 1 < n; i += 2) {
+			bin_u64x2 v, l;
+			memcpy(&v, p + 16 + 8 * i, sizeof v);
+			memcpy(&l, last + i, sizeof l);
+			acc |= (v - l) | v | l;
+		}
+		uint64_t any = acc[0] | acc[1];
+		if (n & 1) {
+			uint64_t v = ld64(p + 16 + 8 * (n - 1)), l = last[n - 1];
+			any |= (v - l) | v | l;
+		}
+		if (any >> 63)
+			break;
+		memcpy(last, p + 16, 8 * n);
+#else
 		unsigned back = 0;
 #pragma GCC unroll 16
 		for (size_t i = 0; i < n; i++)
@@ -1009,6 +1036,7 @@ batch_scan(struct bin_state *b, const unsigned char *p0, size_t max, uint64_t of
 #pragma GCC unroll 16
 		for (size_t i = 0; i < n; i++)
 			last[i] = ld64(p + 16 + 8 * i);
+#endif
 		last_t[cpu] = t;
 		last_off[cpu] = off + k * rec_b;
 	}
