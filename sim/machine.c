@@ -1174,24 +1174,27 @@ static void trace_cpu_work(struct machine *m, struct mtrace *t, int vm, int64_t 
 }
 
 /* Charge counter advances adv (scenario counters) over span_ns on cpu to
- * vm (-1: the hypervisor), busy_ns of it running: meter, idle pot, idle
- * split weights, the VM's CPU time, its active energy. Linear in adv,
- * span and busy, so the fast replay charges sums of records with it. */
+ * vm (-1: the hypervisor), busy_ns of it running: the energy (*idle_j,
+ * *active_j), the idle split's weights, the VM's CPU time, its active
+ * energy; trace_cpu_meter() then books the CPU's meter and idle pot. All
+ * linear in adv, span and busy, so the fast replay charges sums of
+ * records with them (and one meter and idle call per CPU for its cells). */
 static void trace_cpu_charge(struct machine *m, int cpu, int vm, int64_t span_ns,
-			     const double *adv, int64_t busy_ns, double *energy_j)
+			     const double *adv, int64_t busy_ns, double *idle_j, double *active_j)
 {
-	double idle_j, active_j;
-	energy_period(&m->model_acct, span_ns, adv, &idle_j, &active_j);
-	struct mcpu *c = &m->cpu[cpu];
-	ledger_meter(m->acct, dev_cpu(cpu), idle_j + active_j);
-	acct_cpu_idle(m, c, idle_j);
+	energy_period(&m->model_acct, span_ns, adv, idle_j, active_j);
 	if (vm >= 0) {
 		if (!m->acct_split_guests)
-			idle_split_add_use(c->split_acct, vm, busy_ns, active_j);
+			idle_split_add_use(m->cpu[cpu].split_acct, vm, busy_ns, *active_j);
 		m->vm[vm].st.cpu_ns += busy_ns;
 	}
-	acct_cpu_charge(m, cpu, vm, LEDGER_ACTIVE, active_j);
-	*energy_j = idle_j + active_j;
+	acct_cpu_charge(m, cpu, vm, LEDGER_ACTIVE, *active_j);
+}
+
+static void trace_cpu_meter(struct machine *m, int cpu, double idle_j, double active_j)
+{
+	ledger_meter(m->acct, dev_cpu(cpu), idle_j + active_j);
+	acct_cpu_idle(m, &m->cpu[cpu], idle_j);
 }
 
 /* Accounting-mode CPU record: charge the advances to the VM as recorded. */
@@ -1209,11 +1212,12 @@ static void trace_cpu_account(struct machine *m, struct mtrace *t, int cpu, int 
 	int64_t busy = span_ns;
 	if (vm >= 0 && t->has_cyc)
 		busy = (int64_t)llround(adv[m->cyc] / m->freq_hz * 1e9);
-	double e;
-	trace_cpu_charge(m, cpu, vm, span_ns, adv, busy, &e);
+	double idle_j, active_j;
+	trace_cpu_charge(m, cpu, vm, span_ns, adv, busy, &idle_j, &active_j);
+	trace_cpu_meter(m, cpu, idle_j, active_j);
 	if (m->sink.power_row && m->cpu_replayed)
 		power_sampler_add(m->power, dev_cpu(cpu), t->prev_t[cpu], t->prev_t[cpu] + span_ns,
-				  e);
+				  idle_j + active_j);
 	m->st.pmc_records++;
 }
 
@@ -1493,6 +1497,20 @@ static inline int64_t fast_llround(double x)
 	return b + (x - (double)b >= 0.5);
 }
 
+/* llround(dc / freq_hz * 1e9), the busy time trace_cpu_account computes,
+ * without its division on the common path: y = dc * ns_per_cycle (1e9 /
+ * freq_hz) is within 2^-51 y of the exact expression x (two roundings
+ * each), so both round alike unless a half-integer lies within that
+ * distance of y; then, or for y >= 2^47, x is computed as written. */
+static inline int64_t fast_busy_ns(uint64_t dc, double freq_hz, double ns_per_cycle)
+{
+	double d = (double)dc, y = d * ns_per_cycle;
+	double whole = (double)(int64_t)y, frac = y - whole; /* both exact */
+	if (y < 0x1p47 && fabs(frac - 0.5) > y * 0x1p-48)
+		return (int64_t)whole + (frac > 0.5);
+	return fast_llround(d / freq_hz * 1e9);
+}
+
 /* Whether t takes the fast path; allocates its cells (first read-ahead). */
 static int trace_fast_setup(struct machine *m, struct mtrace *t)
 {
@@ -1526,20 +1544,28 @@ static int trace_fast_setup(struct machine *m, struct mtrace *t)
 static void trace_flush(struct machine *m, struct mtrace *t)
 {
 	int cw = m->nvm + 1;
+	double adv[NC] = {0}, idle[SCN_MAX_CPUS] = {0}, active[SCN_MAX_CPUS] = {0};
+	char used[SCN_MAX_CPUS] = {0};
 	for (int k = 0; k < t->n_dirty; k++) {
 		int idx = t->dirty[k];
 		struct pmc_cell *c = &t->cells[idx];
 		int cpu = idx / cw, vm = idx % cw - 1;
-		double adv[NC] = {0}, e;
-		for (int i = 0; i < t->n_ctr; i++)
+		for (int i = 0; i < t->n_ctr; i++) /* the same entries every time */
 			if (t->ctr_map[i] >= 0)
 				adv[t->ctr_map[i]] = (double)c->ctr[i];
+		double idle_j, active_j;
 		trace_cpu_charge(m, cpu, vm, c->span_ns, adv,
-				 t->cyc_src >= 0 ? c->busy_ns : c->span_ns, &e);
+				 t->cyc_src >= 0 ? c->busy_ns : c->span_ns, &idle_j, &active_j);
+		idle[cpu] += idle_j;
+		active[cpu] += active_j;
+		used[cpu] = 1;
 		m->st.pmc_records += c->n;
 		memset(c, 0, sizeof *c);
 	}
 	t->n_dirty = 0;
+	for (int cpu = 0; cpu < m->ncpu; cpu++)
+		if (used[cpu])
+			trace_cpu_meter(m, cpu, idle[cpu], active[cpu]);
 }
 
 /* The snapshot's and the run end's hook: every fast trace's sums. */
@@ -1607,7 +1633,7 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, size_t i, int64_t
 	const size_t n = t->fb.n, rec_b = t->fb.rec_b;
 	const int cyc_src = t->cyc_src, cw = m->nvm + 1;
 	const uint32_t ncpu = (uint32_t)m->ncpu;
-	const double freq_hz = m->freq_hz;
+	const double freq_hz = m->freq_hz, ns_per_cycle = 1e9 / m->freq_hz;
 	int64_t now = *now_ns;
 	uint64_t done = *ran;
 	for (; i < n; i++) {
@@ -1647,7 +1673,7 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, size_t i, int64_t
 			t->dirty[t->n_dirty++] = idx;
 		if (cyc_src >= 0 && vm >= 0) {
 			uint64_t dc = trc_ld64(ctr + 8 * cyc_src) - prev[cyc_src];
-			c->busy_ns += fast_llround((double)dc / freq_hz * 1e9);
+			c->busy_ns += fast_busy_ns(dc, freq_hz, ns_per_cycle);
 		}
 #ifdef FAST_U64X2
 		/* two counters at a time (SSE2 on x86-64, NEON on arm64) */
