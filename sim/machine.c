@@ -37,6 +37,9 @@
  *    traces are streamed (one record ahead) and replayed in `accounting`
  *    mode (charged as recorded; the truth ledger is then incomplete and
  *    omitted) or `open`/`closed` mode (submitted into the simulated machine).
+ *    A pmc_log in accounting mode is read in batches and its records summed
+ *    per (CPU, VM), the sums charged when the ledgers are next looked at
+ *    (trace_fast_event, "the fast accounting replay" below).
  *
  * Parameters: the scenario (sim/scenario.h); defaults from the preset.
  *

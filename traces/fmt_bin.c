@@ -43,6 +43,13 @@
  * blk-interval, one global time for blk). Everything else (refill, name
  * and end entries, truncation, errors) is the slow path. No allocation per
  * record; the order arrays grow with the CPU and name counts only.
+ * After the header a regular file is read through mapped windows
+ * (trc_lines_map: no copy from the page cache). trc_next_pmc_batch()
+ * checks up to BIN_BATCH_MAX buffered pmc records in one pass (the same
+ * compares as decode()'s common case, the counter loops specialised per
+ * counter count) and hands them out in place; the first record outside
+ * that case ends the run and comes alone through bin_next() on the next
+ * call, so every check and message is bin_next()'s.
  *
  * Units: a counter's unit is taken from its name: "NAME (UNIT)" (the
  * convention of the perf importers, e.g. "power/energy-pkg/ (nJ)") gives
