@@ -187,6 +187,10 @@ struct mtrace {
 	struct pmc_cell *cells;     /* ncpu x (nvm + 1) sums, [cpu][vm + 1] */
 	int *dirty;                 /* cells with records since the last flush */
 	int n_dirty;
+	/* with power.csv: per CPU the power bin [lo, hi) its summed records lie
+	 * in, and where the first of them starts (-1: none summed) */
+	int power;
+	int64_t bin_lo[SCN_MAX_CPUS], bin_hi[SCN_MAX_CPUS], acc_lo[SCN_MAX_CPUS];
 };
 
 /* A (cpu, vm) cell of the fast replay: what its records since the last
@@ -1480,9 +1484,12 @@ static int trace_read_ahead(struct machine *m, struct mtrace *t, int run_now)
  * guest with containers, no other trace - at each snapshot and at the end
  * of the run (`deferred`, trace_flush_all); in any other machine at the
  * end of every run of records, before any other event can look. Not taken
- * (the record-by-record path serves): a power.csv sink (its samples need
- * each record's interval), a CPU model other than weighted-PMC (not
- * linear), MACHINE_NO_FAST_REPLAY (tests compare the two paths). */
+ * (the record-by-record path serves): a CPU model other than weighted-PMC
+ * (not linear), MACHINE_NO_FAST_REPLAY (tests compare the two paths). With a
+ * power.csv sink the sums of a CPU are kept within one power bin (charged
+ * when a record of the CPU leaves it), and a record spanning bins or of no
+ * length is charged alone, so every bin gets what it gets record by
+ * record. */
 
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 /* two u64 counters (the records' layout is little-endian: loaded as is) */
@@ -1518,9 +1525,12 @@ static inline int64_t fast_busy_ns(uint64_t dc, double freq_hz, double ns_per_cy
 static int trace_fast_setup(struct machine *m, struct mtrace *t)
 {
 	if (t->kind != TRC_PMC || t->mode != SCN_REPLAY_ACCOUNTING || !m->cpu_replayed ||
-	    (m->flags & MACHINE_NO_FAST_REPLAY) || m->sink.power_row ||
-	    m->model_acct.ops != &cpu_energy_weighted_pmc)
+	    (m->flags & MACHINE_NO_FAST_REPLAY) || m->model_acct.ops != &cpu_energy_weighted_pmc ||
+	    (m->sink.power_row && !m->power))
 		return 0;
+	t->power = m->sink.power_row != NULL;
+	for (int i = 0; i < SCN_MAX_CPUS; i++)
+		t->acc_lo[i] = -1;
 	size_t n_cells = (size_t)m->ncpu * (size_t)(m->nvm + 1);
 	t->cells = calloc(n_cells, sizeof *t->cells);
 	t->dirty = malloc(n_cells * sizeof *t->dirty);
@@ -1567,8 +1577,44 @@ static void trace_flush(struct machine *m, struct mtrace *t)
 	}
 	t->n_dirty = 0;
 	for (int cpu = 0; cpu < m->ncpu; cpu++)
-		if (used[cpu])
+		if (used[cpu]) {
 			trace_cpu_meter(m, cpu, idle[cpu], active[cpu]);
+			if (t->power && t->acc_lo[cpu] >= 0)
+				/* all within one power bin: the bin gets the sum */
+				power_sampler_add(m->power, dev_cpu(cpu), t->acc_lo[cpu],
+						  t->prev_t[cpu], idle[cpu] + active[cpu]);
+			t->acc_lo[cpu] = -1;
+		}
+}
+
+/* With power.csv, a record of cpu from prev_t to at that is not inside
+ * the power bin of the CPU's summed records: the sums are charged first
+ * (their bin is complete as far as they go); a record inside one bin then
+ * starts summing there (0), one spanning bins or of no length (the
+ * sampler spreads it over the bins, or drops it, by its own interval) is
+ * charged alone by trace_cpu_account (1, prev updated). */
+__attribute__((cold, noinline)) static int trace_fast_power_edge(struct machine *m,
+								struct mtrace *t, int cpu,
+								int vm, const unsigned char *ctr,
+								int64_t at)
+{
+	trace_flush(m, t);
+	int64_t p0 = t->prev_t[cpu], res = m->s->output.power_resolution_ns;
+	if (at > p0 && p0 / res == (at - 1) / res) {
+		t->bin_lo[cpu] = p0 / res * res;
+		t->bin_hi[cpu] = t->bin_lo[cpu] + res;
+		return 0;
+	}
+	uint64_t delta[TRC_MAX_COUNTERS];
+	uint64_t *prev = t->prev_ctr[cpu];
+	for (int k = 0; k < t->n_ctr; k++) {
+		uint64_t v = trc_ld64(ctr + 8 * k);
+		delta[k] = v - prev[k];
+		prev[k] = v;
+	}
+	trace_cpu_account(m, t, cpu, vm, at - p0, delta, 1);
+	t->prev_t[cpu] = at;
+	return 1;
 }
 
 /* The snapshot's and the run end's hook: every fast trace's sums. */
@@ -1669,6 +1715,14 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, size_t i, int64_t
 			for (int k = 0; k < n_ctr; k++)
 				prev[k] = trc_ld64(ctr + 8 * k);
 			continue;
+		}
+		if (t->power) {
+			int64_t p0 = t->prev_t[cpu];
+			if (!(p0 >= t->bin_lo[cpu] && at <= t->bin_hi[cpu] && at > p0) &&
+			    trace_fast_power_edge(m, t, (int)cpu, vm, ctr, at))
+				continue;
+			if (t->acc_lo[cpu] < 0)
+				t->acc_lo[cpu] = p0;
 		}
 		int idx = (int)cpu * cw + vm + 1;
 		struct pmc_cell *c = &t->cells[idx];

@@ -112,6 +112,8 @@ struct result {
 	int64_t at_on_ns[N_VMS + 1];    /* cpu_ns_at_on */
 	double control[MAX_SNAPS * 4];  /* the manager's measured power per step */
 	int n_control;
+	double *pw;                     /* power.csv rows: t, device, W */
+	size_t n_pw, cap_pw;
 	uint64_t violations;
 	int rc;
 	char msg[JV_DIAG_MAX];
@@ -164,10 +166,25 @@ static int on_control(void *ctx, int64_t t_ns, int vm, const char *device, doubl
 	return 0;
 }
 
-static void run(const char *ini, int flags, struct result *r)
+static int on_power(void *ctx, int64_t t_ns, int device, double power_w)
+{
+	struct result *r = ctx;
+	if (r->n_pw + 3 > r->cap_pw) {
+		r->cap_pw = r->cap_pw ? 2 * r->cap_pw : 3 * 1024;
+		r->pw = realloc(r->pw, r->cap_pw * sizeof *r->pw);
+		ck_assert_ptr_nonnull(r->pw);
+	}
+	r->pw[r->n_pw++] = (double)t_ns;
+	r->pw[r->n_pw++] = device;
+	r->pw[r->n_pw++] = power_w;
+	return 0;
+}
+
+static void run(const char *ini, int flags, int power, struct result *r)
 {
 	memset(r, 0, sizeof *r);
-	const char *sp = tmp_path("s.ini");
+	char sp[512]; /* not from tmp_path()'s ring: the log's path lives there */
+	snprintf(sp, sizeof sp, "%s/s.ini", tmpdir);
 	FILE *f = fopen(sp, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs(ini, f);
@@ -176,7 +193,8 @@ static void run(const char *ini, int flags, struct result *r)
 	struct jv_diag d;
 	jv_diag_clear(&d);
 	ck_assert_msg(scn_load(sp, NULL, 0, &s, &d) == 0, "scn_load: %s", d.msg);
-	struct machine_sink sink = {.ctx = r, .snapshot = on_snapshot, .control = on_control};
+	struct machine_sink sink = {.ctx = r, .snapshot = on_snapshot, .control = on_control,
+				    .power_row = power ? on_power : NULL};
 	struct machine *m = NULL;
 	r->rc = machine_new(s, flags, &sink, &m, &d);
 	if (r->rc == 0)
@@ -208,6 +226,7 @@ static void run(const char *ini, int flags, struct result *r)
 
 static void result_free(struct result *r)
 {
+	free(r->pw);
 	free(r->iv);
 	free(r->tot);
 }
@@ -245,6 +264,9 @@ static void same(const struct result *f, const struct result *g)
 		near(f->at_on_j[i], g->at_on_j[i], "active energy when the limit came", i);
 		ck_assert_int_eq(f->at_on_ns[i], g->at_on_ns[i]);
 	}
+	ck_assert_uint_eq(f->n_pw, g->n_pw);
+	for (size_t i = 0; i < f->n_pw; i++)
+		near(f->pw[i], g->pw[i], "power.csv value", (int)i);
 	ck_assert_int_eq(f->n_control, g->n_control);
 	for (int i = 0; i < f->n_control; i++)
 		near(f->control[i], g->control[i], "manager's measured power", i);
@@ -266,18 +288,25 @@ static void same(const struct result *f, const struct result *g)
 	"cycles_counter = cycles\n"                                            \
 	"weights = tsc:12.5nJ,cycles:7.25nJ,ins:3.125nJ,l2:40nJ\n"            \
 	"idle_policy = %s\npmc_log = %s\n"                                     \
-	"[output]\ninterval = 50ms\n"
+	"[output]\ninterval = 50ms\npower_resolution = 5ms\n"
 #define VMS_INI "[vm a]\n[vm b]\n[vm c]\n"
 
-/* One scenario, fast against record by record. */
+/* One scenario, fast against record by record, without and with a
+ * power.csv sink (5 ms bins: records inside one, spanning several, of no
+ * length). */
 static void compare(const char *ini)
 {
-	struct result f, g;
-	run(ini, 0, &f);
-	run(ini, MACHINE_NO_FAST_REPLAY, &g);
-	same(&f, &g);
-	result_free(&f);
-	result_free(&g);
+	for (int power = 0; power < 2; power++) {
+		struct result f, g;
+		run(ini, 0, power, &f);
+		run(ini, MACHINE_NO_FAST_REPLAY, power, &g);
+		same(&f, &g);
+		ck_assert_msg(f.rc == 0, "run: %s", f.msg);
+		if (power)
+			ck_assert_uint_gt(f.n_pw, 300);
+		result_free(&f);
+		result_free(&g);
+	}
 }
 
 static const char *const policies[] = {"equal", "utilization", "proportional", "base"};
@@ -314,7 +343,7 @@ START_TEST(fast_equals_general_flushed)
 	fputs("# joulevisor blk v1\nt_ns,vm,op,offset_b,size_b,latency_ns,disk\n", f);
 	for (int i = 0; i < 200; i++) /* a request every 13 ms: between snapshots */
 		fprintf(f, "%lld,c,%s,%d,4096,-1,disk0\n", 1000000 + 13000000LL * i,
-			i % 3 ? "read" : "write", 4096 * i);
+			i % 3 ? "R" : "W", 4096 * i);
 	ck_assert_int_eq(fclose(f), 0);
 	static const char *const extra[] = {
 		VMS_INI "[vm drv]\nkind = driver\nidle_cpu_power = 0W\n"
@@ -374,8 +403,8 @@ START_TEST(fast_errors_same)
 			snprintf(ini, sizeof ini, BASE_INI VMS_INI, "1s", i == 2 ? 2 : 1, "equal",
 				 log);
 			struct result fr, gr;
-			run(ini, 0, &fr);
-			run(ini, MACHINE_NO_FAST_REPLAY, &gr);
+			run(ini, 0, 0, &fr);
+			run(ini, MACHINE_NO_FAST_REPLAY, 0, &gr);
 			ck_assert_int_lt(fr.rc, 0);
 			ck_assert_int_eq(fr.rc, gr.rc);
 			ck_assert_str_eq(fr.msg, gr.msg);
