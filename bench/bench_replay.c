@@ -13,6 +13,9 @@
  *   read_loop   the reference: a plain read(2) loop over the same file
  *               (1 MiB buffer) that loads one 8-byte field per record;
  *   reader      trc_open + trc_next over the file (decode and all checks);
+ *   batch       trc_open + trc_next_pmc_batch over the file: the same
+ *               checks, the records handed out in place (what the replay
+ *               reads through);
  *   replay      the whole accounting replay: a scenario with `[cpu]
  *               pmc_log` in accounting mode and the VMs, run by the machine
  *               (event queue, snapshots every 100 ms with conservation
@@ -36,7 +39,7 @@
 
 static const char *const USAGE =
 	"usage: bench_replay [-n RECORDS] [-v VMS] [-r REPS] [-d DIR] "
-	"[--only read_loop|reader|replay] [-k] [-f FILE]\n";
+	"[--only read_loop|reader|batch|replay] [-k] [-f FILE]\n";
 
 /* The reference: read(2) the file in 1 MiB chunks and load one 8-byte
  * field per record-sized stride (what any consumer must at least do). */
@@ -85,6 +88,29 @@ __attribute__((noinline)) static uint64_t bench_region_reader(const char *path,
 	}
 	if (rc < 0)
 		bench_fail("bench_replay", "trc_next", &d);
+	trc_close(r);
+	*records = n;
+	return sum;
+}
+
+__attribute__((noinline)) static uint64_t bench_region_batch(const char *path,
+							     uint64_t *records)
+{
+	struct trc_reader *r = NULL;
+	struct trc_pmc_batch b;
+	struct jv_diag d;
+	uint64_t sum = 0, n = 0;
+	int rc;
+	jv_diag_clear(&d);
+	if (trc_open(path, "auto", &r, &d))
+		bench_fail("bench_replay", "trc_open", &d);
+	while ((rc = trc_next_pmc_batch(r, &b, &d)) > 0) {
+		for (size_t i = 0; i < b.n; i++)
+			sum += trc_ld64(b.rec + i * b.rec_b + 8);
+		n += b.n;
+	}
+	if (rc < 0)
+		bench_fail("bench_replay", "trc_next_pmc_batch", &d);
 	trc_close(r);
 	*records = n;
 	return sum;
@@ -155,7 +181,8 @@ int main(int argc, char **argv)
 	struct scn *s = bench_scenario("bench_replay", text);
 	size_t rec_b = 16 + 8 * BENCH_PMC_N_COUNTERS;
 	double t_ref[BENCH_MAX_REPS], t_rd[BENCH_MAX_REPS], t_rp[BENCH_MAX_REPS];
-	uint64_t n_ref = 0, n_rd = 0, n_rp = 0, sink = 0;
+	double t_bt[BENCH_MAX_REPS];
+	uint64_t n_ref = 0, n_rd = 0, n_rp = 0, n_bt = 0, sink = 0;
 	bench_warm_file(path);
 	for (unsigned long k = 0; k < reps; k++) {
 		double t;
@@ -168,6 +195,11 @@ int main(int argc, char **argv)
 			t = bench_now_s();
 			sink += bench_region_reader(path, &n_rd);
 			t_rd[k] = bench_now_s() - t;
+		}
+		if (!only || strcmp(only, "batch") == 0) {
+			t = bench_now_s();
+			sink += bench_region_batch(path, &n_bt);
+			t_bt[k] = bench_now_s() - t;
 		}
 		if (!only || strcmp(only, "replay") == 0)
 			t_rp[k] = bench_region_replay(s, &n_rp);
@@ -184,6 +216,9 @@ int main(int argc, char **argv)
 	if (!only || strcmp(only, "reader") == 0)
 		printf("replay_reader_records_per_s=%.0f\n",
 		       (double)n_rd / bench_median(t_rd, (int)reps));
+	if (!only || strcmp(only, "batch") == 0)
+		printf("replay_batch_reader_records_per_s=%.0f\n",
+		       (double)n_bt / bench_median(t_bt, (int)reps));
 	if (!only || strcmp(only, "replay") == 0)
 		printf("replay_records_per_s=%.0f\n", (double)n_rp / bench_median(t_rp, (int)reps));
 	if (!only)

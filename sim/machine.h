@@ -31,6 +31,9 @@ struct machine_sink {
 
 enum machine_flags {
 	MACHINE_PROBE = 1, /* driver-idle probe: guests' workloads do not run */
+	/* a pmc_log replayed in accounting mode takes the record-by-record
+	 * path, not the batched one (tests compare the two) */
+	MACHINE_NO_FAST_REPLAY = 2,
 };
 
 struct machine_vm_stats {

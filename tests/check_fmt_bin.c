@@ -75,6 +75,7 @@ struct trace {
 	long n;
 	struct trc_record *rec;
 	char (*vm)[64]; /* per record: its VM name */
+	size_t max_batch, batches; /* load_batch(): the largest, how many */
 };
 
 static int load(const char *path, const char *fmt, struct trace *t,
@@ -113,6 +114,107 @@ static void trace_free(struct trace *t)
 {
 	free(t->rec);
 	free(t->vm);
+}
+
+static void assert_same(const struct trace *a, const struct trace *b);
+
+/* load() through trc_next_pmc_batch(), every third call through trc_next()
+ * when mix is set; each batch's records are decoded from the raw layout.
+ * A trace of another kind must refuse batches (JV_EINVAL, returned). */
+static int load_batch(const char *path, const char *fmt, struct trace *t,
+		      struct jv_diag *d, int mix)
+{
+	struct trc_reader *r;
+	memset(t, 0, sizeof *t);
+	jv_diag_clear(d);
+	int rc = trc_open(path, fmt, &r, d);
+	if (rc < 0)
+		return rc;
+	t->kind = trc_kind(r);
+	t->n_ctr = trc_n_counters(r);
+	for (int i = 0; i < t->n_ctr; i++)
+		snprintf(t->ctr[i], sizeof t->ctr[i], "%s", trc_counter_name(r, i));
+	struct trc_pmc_batch b;
+	if (t->kind != TRC_PMC) {
+		rc = trc_next_pmc_batch(r, &b, d);
+		ck_assert_int_eq(rc, JV_EINVAL);
+		trc_close(r);
+		return rc;
+	}
+	long cap = 0, calls = 0;
+	for (;;) {
+		struct trc_record one;
+		if (mix && ++calls % 3 == 0) {
+			rc = trc_next(r, &one, d);
+			if (rc != 1)
+				break;
+			if (t->n == cap) {
+				cap = cap ? 2 * cap : 64;
+				t->rec = realloc(t->rec, (size_t)cap * sizeof *t->rec);
+				t->vm = realloc(t->vm, (size_t)cap * sizeof *t->vm);
+				ck_assert(t->rec && t->vm);
+			}
+			snprintf(t->vm[t->n], 64, "%s", trc_vm_name(r, one.u.pmc.vm));
+			t->rec[t->n++] = one;
+			continue;
+		}
+		rc = trc_next_pmc_batch(r, &b, d);
+		if (rc != 1)
+			break;
+		ck_assert_uint_ge(b.n, 1);
+		ck_assert_uint_eq(b.rec_b, 16 + 8 * (size_t)t->n_ctr);
+		if (t->n + (long)b.n > cap) {
+			while (t->n + (long)b.n > cap)
+				cap = cap ? 2 * cap : 64;
+			t->rec = realloc(t->rec, (size_t)cap * sizeof *t->rec);
+			t->vm = realloc(t->vm, (size_t)cap * sizeof *t->vm);
+			ck_assert(t->rec && t->vm);
+		}
+		if (b.n > t->max_batch)
+			t->max_batch = b.n;
+		t->batches++;
+		for (size_t i = 0; i < b.n; i++) {
+			const unsigned char *p = b.rec + i * b.rec_b;
+			struct trc_record *o = &t->rec[t->n];
+			memset(o, 0, sizeof *o);
+			o->kind = TRC_PMC;
+			o->line = b.line0 + (long)i * b.line_step;
+			o->u.pmc.vm = (int32_t)trc_ld32(p);
+			o->u.pmc.cpu = (int32_t)trc_ld32(p + 4);
+			o->u.pmc.t_ns = (int64_t)trc_ld64(p + 8);
+			for (int k = 0; k < t->n_ctr; k++)
+				o->u.pmc.ctr[k] = trc_ld64(p + 16 + 8 * k);
+			ck_assert_int_lt(o->u.pmc.vm, trc_n_vms(r));
+			snprintf(t->vm[t->n], 64, "%s", trc_vm_name(r, o->u.pmc.vm));
+			t->n++;
+		}
+	}
+	trc_close(r);
+	return rc;
+}
+
+/* The same records (and positions), end and error through batches, plain
+ * and mixed with trc_next(), as through trc_next(). */
+static void assert_batch_same(const char *path, const char *fmt)
+{
+	struct trace a, b;
+	struct jv_diag da, db;
+	int ra = load(path, fmt, &a, &da);
+	for (int mix = 0; mix < 2; mix++) {
+		int rb = load_batch(path, fmt, &b, &db, mix);
+		if (a.kind != TRC_PMC || ra == JV_EINVAL) {
+			trace_free(&b);
+			continue;
+		}
+		ck_assert_msg(ra == rb, "%s: trc_next %d (%s), batches %d (%s)", path, ra,
+			      da.msg, rb, db.msg);
+		ck_assert_str_eq(da.msg, db.msg);
+		assert_same(&a, &b);
+		for (long i = 0; i < a.n; i++)
+			ck_assert_int_eq(a.rec[i].line, b.rec[i].line);
+		trace_free(&b);
+	}
+	trace_free(&a);
 }
 
 /* Write t to path with the trc writers. */
@@ -207,6 +309,7 @@ static void roundtrip(const struct trace *a, const char *name)
 	ck_assert_int_eq(trc_kind(r), a->kind);
 	trc_close(r);
 	trace_free(&b);
+	assert_batch_same(bin, NULL);
 }
 
 /* ---- byte builder ------------------------------------------------------ */
@@ -332,6 +435,7 @@ static void expect_bin_error(const struct buf *b, int code, long off,
 		      "message '%s' does not start with '%s'", d.msg, want);
 	ck_assert_msg(strstr(d.msg, frag) != NULL, "message '%s' lacks '%s'",
 		      d.msg, frag);
+	assert_batch_same(path, "bin");
 }
 
 /* ---- round trips ---------------------------------------------------------- */
@@ -551,6 +655,7 @@ START_TEST(error_every_truncation)
 		ck_assert_msg(strstr(d.msg, "truncated") != NULL ||
 			      strstr(d.msg, "magic") != NULL,
 			      "len %zu: '%s'", len, d.msg);
+		assert_batch_same(path, "bin");
 	}
 }
 END_TEST
@@ -836,6 +941,65 @@ START_TEST(large_streaming)
 }
 END_TEST
 
+/* Batches over a file larger than the read buffer (records straddle the
+ * refills), with VM names defined every 4999 records (in the middle of
+ * what would be a batch), a CPU beyond the order table's first size
+ * appearing late, and a bad last record: the same records, positions and
+ * error as trc_next(); batches are runs of many records; a CSV trace
+ * gives batches of one. */
+START_TEST(batch_boundaries)
+{
+	const char *p = tmp_path("batches.jvt");
+	const char *names[] = { "a", "b", "c" };
+	struct trc_writer *w;
+	struct jv_diag d;
+	jv_diag_clear(&d);
+	ck_assert_int_eq(trc_writer_open(p, TRC_PMC, names, 3, &w, &d), 0);
+	const long n = 60000;
+	uint64_t cum[128][3] = { { 0 } };
+	char vm[16];
+	for (long i = 0; i < n; i++) {
+		int cpu = i > 40000 && i % 7 == 0 ? 100 : (int)(i % 4);
+		struct trc_pmc r = { .t_ns = i, .cpu = cpu };
+		for (int k = 0; k < 3; k++) {
+			cum[cpu][k] += (uint64_t)(i % 13) + (uint64_t)k;
+			r.ctr[k] = cum[cpu][k];
+		}
+		snprintf(vm, sizeof vm, "v%ld", i / 4999);
+		ck_assert_int_eq(trc_write_pmc(w, &r, vm), 0);
+	}
+	ck_assert_int_eq(trc_writer_close(w, &d), 0);
+	struct stat st;
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_int_gt(st.st_size, 2 * 1024 * 1024);
+	struct trace t;
+	ck_assert_int_eq(load_batch(p, NULL, &t, &d, 0), 0);
+	ck_assert_int_eq(t.n, n);
+	ck_assert_uint_gt(t.max_batch, 100);
+	ck_assert_uint_lt(t.batches, (size_t)n / 50);
+	trace_free(&t);
+	assert_batch_same(p, NULL);
+	/* the last record's first counter goes backwards (before the end
+	 * entry: 24 bytes; the record: 40 bytes) */
+	size_t len;
+	unsigned char *bytes = slurp(p, &len);
+	memset(bytes + len - 24 - 40 + 16, 0, 8);
+	const char *bad = write_tmp("batches-bad.jvt", bytes, len);
+	free(bytes);
+	ck_assert_int_eq(load_batch(bad, NULL, &t, &d, 0), JV_EORDER);
+	ck_assert_int_eq(t.n, n - 1);
+	ck_assert_ptr_nonnull(strstr(d.msg, "a: counter goes backwards"));
+	trace_free(&t);
+	assert_batch_same(bad, NULL);
+	/* CSV: batches of one record */
+	ck_assert_int_eq(load_batch(FIX("trc/pmc.csv"), NULL, &t, &d, 0), 0);
+	ck_assert_int_gt(t.n, 1);
+	ck_assert_uint_eq(t.max_batch, 1);
+	trace_free(&t);
+	assert_batch_same(FIX("trc/pmc.csv"), NULL);
+}
+END_TEST
+
 static Suite *fmt_bin_suite(void)
 {
 	Suite *s = suite_create("fmt_bin");
@@ -848,6 +1012,7 @@ static Suite *fmt_bin_suite(void)
 	tcase_add_test(tc, roundtrip_real_perf_stat);
 	tcase_add_test(tc, golden_bytes);
 	tcase_add_test(tc, large_streaming);
+	tcase_add_test(tc, batch_boundaries);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_set_timeout(tc, 60);

@@ -43,6 +43,13 @@
  * blk-interval, one global time for blk). Everything else (refill, name
  * and end entries, truncation, errors) is the slow path. No allocation per
  * record; the order arrays grow with the CPU and name counts only.
+ * After the header a regular file is read through mapped windows
+ * (trc_lines_map: no copy from the page cache). trc_next_pmc_batch()
+ * checks up to BIN_BATCH_MAX buffered pmc records in one pass (the same
+ * compares as decode()'s common case, the counter loops specialised per
+ * counter count) and hands them out in place; the first record outside
+ * that case ends the run and comes alone through bin_next() on the next
+ * call, so every check and message is bin_next()'s.
  *
  * Units: a counter's unit is taken from its name: "NAME (UNIT)" (the
  * convention of the perf importers, e.g. "power/energy-pkg/ (nJ)") gives
@@ -80,6 +87,9 @@
 #define BIN_BLKI_B 48
 #define BIN_DEFAULT_UNIT "events"
 #define BIN_ORDER_MIN_KEYS 64
+/* records per trc_next_pmc_batch() at most: a batch (20 KiB of 80-byte
+ * records) is still in the L1 cache when the caller reads it */
+#define BIN_BATCH_MAX 256
 /* error and refill paths: out of line, so the record loop stays small */
 #define BIN_COLD __attribute__((cold, noinline))
 
@@ -552,6 +562,7 @@ static int bin_open(struct trc_reader *r, struct jv_diag *d)
 		jv_diag_clear(&r->err);
 		return rc;
 	}
+	trc_lines_map(&r->lines); /* the records: zero-copy from the page cache */
 	b->track_ctr = r->kind == TRC_PMC;
 	if (r->kind == TRC_PMC && order_grow(b, BIN_ORDER_MIN_KEYS) < 0)
 		return jv_diag_set(d, JV_ENOMEM, r->name, 0, "out of memory");
@@ -976,6 +987,124 @@ static int bin_next(struct trc_reader *r, struct trc_record *rec,
 		}
 	}
 	return next_slow(r, rec, d);
+}
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+typedef uint64_t bin_u64x2 __attribute__((vector_size(16)));
+#define BIN_U64X2 1
+#endif
+
+/* The buffered records from p0 (at most max) that pass the checks of
+ * decode()'s common case (defined VM, known CPU, time and counters in
+ * order), the order state advanced record by record: their count. n is a
+ * constant in each copy batch_scan_n() dispatches to, so the counter loops
+ * unroll. */
+static inline __attribute__((always_inline)) size_t
+batch_scan(struct bin_state *b, const unsigned char *p0, size_t max, uint64_t off,
+	   uint32_t n_vms, const size_t n)
+{
+	const size_t rec_b = b->rec_b, cap = b->ord_cap;
+	int64_t *last_t = b->last_t;
+	uint64_t *last_off = b->last_off, *last_ctr = b->last_ctr;
+	size_t k = 0;
+	for (const unsigned char *p = p0; k < max; k++, p += rec_b) {
+		uint32_t vm = ld32(p), cpu = ld32(p + 4);
+		int64_t t = (int64_t)ld64(p + 8);
+		if (vm >= n_vms || cpu >= cap || t < last_t[cpu] || t < 0)
+			break;
+		uint64_t *last = last_ctr + (size_t)cpu * n;
+#ifdef BIN_U64X2
+		/* v >= last for counters below 2^63: the top bit of v - last,
+		 * v and last clear (two at a time); anything else, a counter
+		 * at or above 2^63 included, goes to decode()'s exact test */
+		bin_u64x2 acc = {0, 0};
+#pragma GCC unroll 8
+		for (size_t i = 0; i + 1 < n; i += 2) {
+			bin_u64x2 v, l;
+			memcpy(&v, p + 16 + 8 * i, sizeof v);
+			memcpy(&l, last + i, sizeof l);
+			acc |= (v - l) | v | l;
+		}
+		uint64_t any = acc[0] | acc[1];
+		if (n & 1) {
+			uint64_t v = ld64(p + 16 + 8 * (n - 1)), l = last[n - 1];
+			any |= (v - l) | v | l;
+		}
+		if (any >> 63)
+			break;
+		memcpy(last, p + 16, 8 * n);
+#else
+		unsigned back = 0;
+#pragma GCC unroll 16
+		for (size_t i = 0; i < n; i++)
+			back |= ld64(p + 16 + 8 * i) < last[i];
+		if (back)
+			break;
+#pragma GCC unroll 16
+		for (size_t i = 0; i < n; i++)
+			last[i] = ld64(p + 16 + 8 * i);
+#endif
+		last_t[cpu] = t;
+		last_off[cpu] = off + k * rec_b;
+	}
+	return k;
+}
+
+#define BATCH_CASE(N)                                                          \
+	case N:                                                                \
+		return batch_scan(b, p0, max, off, n_vms, N);
+
+static size_t batch_scan_n(struct bin_state *b, const unsigned char *p0, size_t max,
+			   uint64_t off, uint32_t n_vms)
+{
+	switch (b->n_ctr) {
+	BATCH_CASE(1) BATCH_CASE(2) BATCH_CASE(3) BATCH_CASE(4)
+	BATCH_CASE(5) BATCH_CASE(6) BATCH_CASE(7) BATCH_CASE(8)
+	BATCH_CASE(9) BATCH_CASE(10) BATCH_CASE(11) BATCH_CASE(12)
+	BATCH_CASE(13) BATCH_CASE(14) BATCH_CASE(15)
+	default:
+		return batch_scan(b, p0, max, off, n_vms, TRC_MAX_COUNTERS);
+	}
+}
+
+/* trc_next_pmc_batch(): the buffered run of records batch_scan() accepts,
+ * handed out in place. The run ends before the first record that is not
+ * whole, is a name or end entry, or needs more than its compares (a new
+ * CPU, an error); a run of none takes that record through bin_next(),
+ * which grows the order tables, reports the error or refills, and hands
+ * it out alone. */
+int trc_bin_next_pmc_batch(struct trc_reader *r, struct trc_pmc_batch *out,
+			   struct jv_diag *d)
+{
+	struct bin_state *b = r->priv;
+	struct trc_lines *l = &r->lines;
+	size_t rec_b = b->rec_b, pos = l->pos;
+	const unsigned char *p0 = (const unsigned char *)l->buf + pos;
+	uint64_t off = l->buf_off + pos;
+	size_t max = (l->end - pos) / rec_b;
+	if (max > BIN_BATCH_MAX)
+		max = BIN_BATCH_MAX;
+	size_t k = batch_scan_n(b, p0, max, off, (uint32_t)r->vms.n);
+	if (k > 0) {
+		l->pos = pos + k * rec_b;
+		b->records += k;
+		out->rec = p0;
+		out->n = k;
+		out->rec_b = rec_b;
+		out->line0 = (long)off;
+		out->line_step = (long)rec_b;
+		return 1;
+	}
+	struct trc_record rec;
+	int rc = bin_next(r, &rec, d);
+	if (rc <= 0)
+		return rc;
+	out->rec = (const unsigned char *)l->buf + l->pos - rec_b;
+	out->n = 1;
+	out->rec_b = rec_b;
+	out->line0 = rec.line;
+	out->line_step = (long)rec_b;
+	return 1;
 }
 
 /* ---- probe --------------------------------------------------------------- */

@@ -414,11 +414,10 @@ fail:
 	return rc;
 }
 
-int trc_next(struct trc_reader *r, struct trc_record *rec, struct jv_diag *d)
+/* The sticky end/error state after a format's next() returned rc. */
+static int next_done(struct trc_reader *r, int rc, struct jv_diag *d)
 {
 	if (r->state == 0) {
-		/* r->err is clear while reading: the format reports into it */
-		int rc = r->fmt->next(r, rec, &r->err);
 		if (rc > 0)
 			return 1;
 		if (rc == 0) {
@@ -433,6 +432,42 @@ int trc_next(struct trc_reader *r, struct trc_record *rec, struct jv_diag *d)
 	if (r->state < 0 && d && !d->err)
 		*d = r->err;
 	return r->state == 1 ? 0 : r->state;
+}
+
+int trc_next(struct trc_reader *r, struct trc_record *rec, struct jv_diag *d)
+{
+	/* r->err is clear while reading: the format reports into it */
+	int rc = r->state == 0 ? r->fmt->next(r, rec, &r->err) : 0;
+	return next_done(r, rc, d);
+}
+
+/* A batch of one record from next(), encoded in the binary layout. */
+static int one_batch(struct trc_reader *r, struct trc_pmc_batch *b,
+		     struct jv_diag *d)
+{
+	int rc = r->fmt->next(r, &r->one_rec, d);
+	if (rc <= 0)
+		return rc;
+	b->rec = r->one_buf;
+	b->rec_b = trc_bin_record((char *)r->one_buf, &r->one_rec, r->n_counters);
+	b->n = 1;
+	b->line0 = r->one_rec.line;
+	b->line_step = 0;
+	return 1;
+}
+
+int trc_next_pmc_batch(struct trc_reader *r, struct trc_pmc_batch *b,
+		       struct jv_diag *d)
+{
+	if (r->kind != TRC_PMC)
+		return jv_diag_set(d, JV_EINVAL, r->name, 0,
+				   "a %s trace has no pmc records",
+				   trc_kind_name(r->kind));
+	int rc = 0;
+	if (r->state == 0)
+		rc = r->fmt == &trc_fmt_bin ? trc_bin_next_pmc_batch(r, b, &r->err)
+					    : one_batch(r, b, &r->err);
+	return next_done(r, rc, d);
 }
 
 void trc_close(struct trc_reader *r)

@@ -17,6 +17,7 @@
 #define JV_TRC_H
 
 #include <stdio.h>
+#include <string.h>
 
 #include "base/jv_err.h"
 #include "traces/record.h"
@@ -32,6 +33,51 @@ int trc_open(const char *path, const char *format, struct trc_reader **out,
  * filled). After an error or EOF further calls return the same. */
 int trc_next(struct trc_reader *r, struct trc_record *rec, struct jv_diag *d);
 void trc_close(struct trc_reader *r);
+
+/* A run of `pmc` records handed out in place (zero-copy), for replay loops
+ * that cannot afford a struct trc_record and a call per record. Record i
+ * starts at rec + i * rec_b in the native binary layout (docs/FORMATS.md):
+ * u32 vm, u32 cpu, i64 t_ns, u64 ctr[n_counters], little-endian, no
+ * alignment (read it with trc_ld32/trc_ld64). Every record was checked
+ * exactly as trc_next() checks it (VM index defined, cpu range, per-CPU
+ * time and counter order). Its source line (byte offset for binary) is
+ * line0 + i * line_step. The bytes stay valid until the next call on r. */
+struct trc_pmc_batch {
+	const unsigned char *rec;
+	size_t n;        /* records, >= 1 */
+	size_t rec_b;    /* bytes per record: 16 + 8 x trc_n_counters() */
+	long line0;
+	long line_step;
+};
+/* Next run of records of a `pmc` trace: 1 with b filled, 0 at end of file,
+ * < 0 on error (d filled), with trc_next()'s sticky end and error; the
+ * two calls may be mixed. The binary reader returns every whole, valid
+ * record buffered up to the next name entry, refill or bad record (the
+ * records before a bad one come first, the error on the next call); other
+ * formats return batches of one record through trc_next(). JV_EINVAL for
+ * a trace of another kind. */
+int trc_next_pmc_batch(struct trc_reader *r, struct trc_pmc_batch *b,
+		       struct jv_diag *d);
+
+static inline uint32_t trc_ld32(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, sizeof v);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	return v;
+}
+
+static inline uint64_t trc_ld64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof v);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
 
 int trc_kind(const struct trc_reader *r);          /* trc_kind of the file */
 const char *trc_path(const struct trc_reader *r);  /* as given to trc_open */

@@ -40,8 +40,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jv_diag_clear(&d);
 	if (trc_open(path, FUZZ_FORMAT, &r, &d) == 0) {
 		struct trc_record rec;
-		int rc, n = 0;
-		while ((rc = trc_next(r, &rec, &d)) == 1 && n < FUZZ_MAX_RECORDS) {
+		struct trc_pmc_batch b;
+		int rc, n = 0, calls = 0;
+		/* a pmc trace is read through trc_next_pmc_batch() too: two
+		 * calls in three, mixed with trc_next() */
+		int batches = trc_kind(r) == TRC_PMC;
+		for (;;) {
+			if (batches && ++calls % 3 != 0) {
+				rc = trc_next_pmc_batch(r, &b, &d);
+				if (rc != 1 || n >= FUZZ_MAX_RECORDS)
+					break;
+				/* every handed-out record is checked */
+				for (size_t i = 0; i < b.n; i++) {
+					const unsigned char *p = b.rec + i * b.rec_b;
+					if (trc_ld32(p) >= (uint32_t)trc_n_vms(r) ||
+					    trc_ld32(p + 4) >= 1024 || (int64_t)trc_ld64(p + 8) < 0)
+						abort();
+				}
+				n += (int)b.n;
+				continue;
+			}
+			rc = trc_next(r, &rec, &d);
+			if (rc != 1 || n >= FUZZ_MAX_RECORDS)
+				break;
 			/* touch the record and names */
 			if (rec.kind == TRC_BLK && trc_vm_name(r, rec.u.blk.vm) == NULL)
 				abort();
