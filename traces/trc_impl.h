@@ -25,7 +25,6 @@
 /* Limits (also documented in docs/FORMATS.md). */
 #define TRC_LINE_MAX_B (64 * 1024)    /* longest line, without CR/LF */
 #define TRC_READ_BUF_B (1024 * 1024)  /* read(2) buffer of a reader */
-#define TRC_MAP_WINDOW_B (2 * 1024 * 1024) /* trc_lines_map() window */
 #define TRC_WRITE_BUF_B (1024 * 1024) /* write(2) buffer of a writer */
 #define TRC_MAX_VMS 65536             /* distinct VM names per trace */
 #define TRC_MAX_CPUS 1024             /* cpu column: 0 .. 1023 */
@@ -46,12 +45,6 @@ struct trc_lines {
 	uint64_t nul_off;  /* file offset of the first NUL byte, or UINT64_MAX */
 	long line;         /* number of the last line returned (1-based) */
 	int eof;           /* read(2) returned 0 */
-	/* mapped windows (trc_lines_map): buf points into the mapping */
-	char *rbuf;        /* the read(2) buffer while buf is a mapping */
-	size_t rcap;
-	char *map;         /* the current window, or NULL */
-	size_t map_len;
-	int64_t fd_off0;   /* file offset of the stream's first byte; -1: no maps */
 };
 
 /* buf_b: buffer size (0: TRC_READ_BUF_B). Returns 0 or JV_ENOMEM. */
@@ -71,12 +64,6 @@ int trc_lines_next(struct trc_lines *l, char **line, size_t *len,
 		   struct jv_diag *d);
 /* Bytes consumed so far (end of the last returned line). */
 uint64_t trc_lines_offset(const struct trc_lines *l);
-/* Read the rest of a regular file through read-only mapped windows of
- * TRC_MAP_WINDOW_B instead of read(2) into the buffer (zero-copy, for the
- * binary reader; trc_lines_next() must not be used after). Nothing changes
- * for pipes, terminals or when mmap fails. Limit: a file truncated by
- * another process while its window is mapped raises SIGBUS. */
-void trc_lines_map(struct trc_lines *l);
 
 /* ---- interned names (trc.c) ---------------------------------------------- */
 

@@ -16,26 +16,15 @@
  * line that contains it is rejected when it is returned: one compare per
  * line instead of a scan.
  *
- * Binary readers (trc_lines_map) read a regular file's rest through
- * read-only mmap(2) windows of TRC_MAP_WINDOW_B (2 MiB) instead: the bytes
- * are used where the page cache holds them, no copy, the window moved on
- * (remapped from the page holding the first unconsumed byte) when a fill
- * asks for more than it holds. The file's size is taken (fstat) at each
- * move, so a file that grows is read as far as it has grown, as with
- * read(2). If mmap fails the reader goes on with read(2).
- *
  * Limits: lines up to TRC_LINE_MAX_B (64 KiB) bytes without CR/LF; the
- * last line may lack its '\n'. Memory: the buffer (and one window) only
- * (O(1) in the file's length). A mapped file truncated by another process
- * while it is read raises SIGBUS (read(2) would see a short file).
+ * last line may lack its '\n'. Memory: the buffer only (O(1) in the file's
+ * length).
  */
 #include "traces/trc_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 int trc_lines_init(struct trc_lines *l, int fd, const char *name, size_t buf_b)
@@ -50,93 +39,13 @@ int trc_lines_init(struct trc_lines *l, int fd, const char *name, size_t buf_b)
 	if (!l->buf)
 		return JV_ENOMEM;
 	l->nul_off = UINT64_MAX;
-	l->fd_off0 = -1;
 	return 0;
 }
 
 void trc_lines_free(struct trc_lines *l)
 {
-	if (l->map) {
-		munmap(l->map, l->map_len);
-		l->map = NULL;
-		l->buf = l->rbuf;
-	}
 	free(l->buf);
 	l->buf = NULL;
-}
-
-void trc_lines_map(struct trc_lines *l)
-{
-	struct stat st;
-	if (fstat(l->fd, &st) != 0 || !S_ISREG(st.st_mode))
-		return;
-	off_t at = lseek(l->fd, 0, SEEK_CUR);
-	if (at < 0 || (uint64_t)at < l->buf_off + l->end)
-		return;
-	/* the stream's first byte: the file offset read(2) has reached,
-	 * less what the buffer holds and what was consumed before it */
-	l->fd_off0 = (int64_t)at - (int64_t)(l->buf_off + l->end);
-}
-
-/* Map the window holding the first unconsumed byte and at least want
- * bytes after it (fewer at the end of the file). 1 moved, 0 nothing
- * more to map, < 0 mmap failed (the caller reads on). */
-static int map_more(struct trc_lines *l, size_t want)
-{
-	struct stat st;
-	if (fstat(l->fd, &st) != 0)
-		return -1;
-	uint64_t abs = (uint64_t)l->fd_off0 + l->buf_off + l->pos;
-	uint64_t size = (uint64_t)st.st_size;
-	if (size <= abs + (l->end - l->pos))
-		return 0; /* nothing beyond what is held */
-	long pg = sysconf(_SC_PAGESIZE);
-	uint64_t start = abs - abs % (uint64_t)(pg > 0 ? pg : 4096);
-	uint64_t len = TRC_MAP_WINDOW_B;
-	if (len < abs - start + want)
-		len = abs - start + want;
-	if (len > size - start)
-		len = size - start;
-	void *p = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE, l->fd,
-		       (off_t)start);
-	if (p == MAP_FAILED)
-		return -1;
-	if (l->map)
-		munmap(l->map, l->map_len);
-	else {
-		l->rbuf = l->buf;
-		l->rcap = l->cap;
-	}
-	l->map = p;
-	l->map_len = (size_t)len;
-	l->buf = p;
-	l->buf_off = start - (uint64_t)l->fd_off0;
-	l->pos = (size_t)(abs - start);
-	l->scan = l->pos;
-	l->end = l->cap = (size_t)len;
-	return 1;
-}
-
-/* Back to read(2) after a failed mmap: the unconsumed bytes of the window
- * (fewer than a fill's want, so they fit) into the read buffer, the file
- * offset after them. */
-static int unmap(struct trc_lines *l)
-{
-	size_t n = l->end - l->pos;
-	uint64_t next = (uint64_t)l->fd_off0 + l->buf_off + l->end;
-	l->fd_off0 = -1;
-	if (!l->map)
-		return 0;
-	memcpy(l->rbuf, l->buf + l->pos, n);
-	munmap(l->map, l->map_len);
-	l->map = NULL;
-	l->buf = l->rbuf;
-	l->cap = l->rcap;
-	l->buf_off += l->pos;
-	l->pos = 0;
-	l->scan = 0;
-	l->end = n;
-	return lseek(l->fd, (off_t)next, SEEK_SET) < 0 ? -1 : 0;
 }
 
 /* Move the unconsumed bytes to the front of the buffer. */
@@ -181,14 +90,6 @@ static int read_more(struct trc_lines *l, struct jv_diag *d)
 
 long trc_lines_fill(struct trc_lines *l, size_t want, struct jv_diag *d)
 {
-	if (l->fd_off0 >= 0 && l->end - l->pos < want) {
-		int rc = map_more(l, want);
-		if (rc >= 0)
-			return (long)(l->end - l->pos);
-		if (unmap(l) < 0)
-			return jv_diag_set(d, JV_EIO, l->name, 0, "seek error: %s",
-					   strerror(errno));
-	}
 	if (want > l->cap)
 		want = l->cap;
 	while (l->end - l->pos < want) {
