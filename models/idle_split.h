@@ -61,6 +61,50 @@ static inline void idle_split_add_use(struct idle_split *s, int who, int64_t bus
  * all in the interval, or equal with no participants, the pot goes to the
  * base consumer. Returns the pot that was split. */
 double idle_split_flush(struct idle_split *s, idle_split_charge_fn charge, void *ctx);
+
+/* The same split without a callback, for a caller that charges the parts
+ * in its own loop (the simulator's CPU idle splits at every snapshot):
+ *   struct idle_split_iter it;
+ *   switch (idle_split_begin(s, &it)) {
+ *   case IDLE_SPLIT_BASE: charge(-1, it.pot); break;
+ *   case IDLE_SPLIT_PARTS: for (int i; (i = idle_split_next(&it, &j)) >= 0;) charge(i, j);
+ *   }
+ *   idle_split_end(s);
+ * gives exactly the charges (same participants, order and doubles) of
+ * idle_split_flush(s, charge, ctx), which is written this way. */
+enum { IDLE_SPLIT_NONE = 0, IDLE_SPLIT_BASE = 1, IDLE_SPLIT_PARTS = 2 };
+
+struct idle_split_iter {
+	double pot;        /* the pot being split */
+	const double *w;   /* weights, NULL: all 1 (equal) */
+	double wsum;
+	double given;      /* parts handed out so far */
+	int i, n, last;    /* next participant; count; the one taking the rest */
+};
+
+/* NONE: the pot is 0, nothing to charge; BASE: all of it.pot goes to the
+ * base consumer (-1); PARTS: idle_split_next hands out the parts. */
+int idle_split_begin(const struct idle_split *s, struct idle_split_iter *it);
+
+/* The next participant with a part (*part set), or -1 when done. */
+static inline int idle_split_next(struct idle_split_iter *it, double *part)
+{
+	for (; it->i < it->n; it->i++) {
+		int i = it->i;
+		double wi = it->w ? it->w[i] : 1.0;
+		if (wi <= 0)
+			continue;
+		double p = i == it->last ? it->pot - it->given : it->pot * (wi / it->wsum);
+		it->given += p;
+		it->i++;
+		*part = p;
+		return i;
+	}
+	return -1;
+}
+
+/* Reset the pot and the use after a split (or with nothing to split). */
+void idle_split_end(struct idle_split *s);
 double idle_split_pot(const struct idle_split *s);
 const char *idle_policy_name(int policy);
 
