@@ -2072,10 +2072,11 @@ static void tick_event(struct evq *q, struct evq_event *ev, void *arg)
 			dk->pending_unattr_j = 0.0;
 		}
 	}
-	/* the driver's idle CPU over its clients */
-	for (int i = 0; i < m->nvm; i++) {
-		struct mvm *v = &m->vm[i];
-		if (!v->is_driver || v->n_clients == 0)
+	/* the driver's idle CPU over its clients (driver_list: the drivers in
+	 * VM order) */
+	for (int d = 0; d < m->n_drivers; d++) {
+		struct mvm *v = &m->vm[m->driver_list[d]];
+		if (v->n_clients == 0)
 			continue;
 		double e = recursive_idle_due(&v->rec, now);
 		idle_split_add_idle(v->cli_split_acct, e);
@@ -2247,11 +2248,9 @@ static void snapshot(struct machine *m, int64_t now)
 			cpu_idle_flush(c->split_truth, &xt, c->idle_cell_truth);
 		}
 	}
-	/* 4. drivers: pass on or book what is left */
-	for (int i = 0; i < m->nvm; i++) {
-		struct mvm *v = &m->vm[i];
-		if (!v->is_driver)
-			continue;
+	/* 4. drivers (driver_list: in VM order): pass on or book what is left */
+	for (int d = 0; d < m->n_drivers; d++) {
+		struct mvm *v = &m->vm[m->driver_list[d]];
 		int cdev = dev_cpu(v->vcpu.cpu);
 		if (v->n_clients > 0) {
 			double res = recursive_interval_residual(&v->rec);
