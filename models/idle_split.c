@@ -70,6 +70,7 @@ int idle_split_begin(const struct idle_split *s, struct idle_split_iter *it)
 	it->w = NULL;
 	it->wsum = 0.0;
 	it->given = 0.0;
+	it->eq_part = 0.0;
 	it->i = 0;
 	it->n = s->n;
 	it->last = -1;
@@ -80,6 +81,7 @@ int idle_split_begin(const struct idle_split *s, struct idle_split_iter *it)
 		if (s->n <= 0)
 			return IDLE_SPLIT_BASE;
 		it->wsum = (double)s->n;
+		it->eq_part = it->pot * (1.0 / it->wsum); /* pot * (w_i / wsum), w_i = 1 */
 		break;
 	case IDLE_UTILIZATION:
 		if (!(s->busy_sum > 0))

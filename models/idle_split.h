@@ -79,6 +79,7 @@ struct idle_split_iter {
 	const double *w;   /* weights, NULL: all 1 (equal) */
 	double wsum;
 	double given;      /* parts handed out so far */
+	double eq_part;    /* equal weights: pot * (1.0 / wsum), each one's part */
 	int i, n, last;    /* next participant; count; the one taking the rest */
 };
 
@@ -89,17 +90,27 @@ int idle_split_begin(const struct idle_split *s, struct idle_split_iter *it);
 /* The next participant with a part (*part set), or -1 when done. */
 static inline int idle_split_next(struct idle_split_iter *it, double *part)
 {
-	for (; it->i < it->n; it->i++) {
-		int i = it->i;
-		double wi = it->w ? it->w[i] : 1.0;
+	int i = it->i;
+	if (!it->w) { /* equal: every weight 1, pot * (1 / wsum) each */
+		if (i >= it->n)
+			return -1;
+		double p = i == it->last ? it->pot - it->given : it->eq_part;
+		it->given += p;
+		it->i = i + 1;
+		*part = p;
+		return i;
+	}
+	for (; i < it->n; i++) {
+		double wi = it->w[i];
 		if (wi <= 0)
 			continue;
 		double p = i == it->last ? it->pot - it->given : it->pot * (wi / it->wsum);
 		it->given += p;
-		it->i++;
+		it->i = i + 1;
 		*part = p;
 		return i;
 	}
+	it->i = i;
 	return -1;
 }
 
