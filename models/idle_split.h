@@ -4,7 +4,9 @@
  *
  * Idle energy is put in a pot; each participant's use of the device (busy
  * time, active energy) is accumulated; at a flush the pot is split and
- * handed to a charge callback, then everything restarts. Accumulating and
+ * handed to a charge callback (or, for a caller charging in its own loop,
+ * read part by part: idle_split_begin/next/end, the same parts), then
+ * everything restarts. Accumulating and
  * splitting once per snapshot gives the same totals as splitting per
  * record (the split is linear in the pot) at O(1) cost per record (inline
  * here: a few additions, none under the equal and base policies' use).
