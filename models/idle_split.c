@@ -64,58 +64,70 @@ static void reset(struct idle_split *s)
 	s->pot = 0.0;
 }
 
-/* Split pot by weights w[i] (sum wsum > 0); remainder to the last one that
- * has a non-zero weight so the parts add up to the pot. */
-static void split_by(struct idle_split *s, const double *w, double wsum,
-		     idle_split_charge_fn charge, void *ctx)
+int idle_split_begin(const struct idle_split *s, struct idle_split_iter *it)
 {
-	int last = w ? -1 : s->n - 1;
-	for (int i = 0; w && i < s->n; i++)
-		if (w[i] > 0)
-			last = i;
-	double given = 0.0;
-	for (int i = 0; i < s->n; i++) {
-		double wi = w ? w[i] : 1.0;
-		if (wi <= 0)
-			continue;
-		double part = i == last ? s->pot - given : s->pot * (wi / wsum);
-		given += part;
-		charge(ctx, i, part);
+	it->pot = s->pot;
+	it->w = NULL;
+	it->wsum = 0.0;
+	it->given = 0.0;
+	it->eq_part = 0.0;
+	it->i = 0;
+	it->n = s->n;
+	it->last = -1;
+	if (s->pot == 0.0)
+		return IDLE_SPLIT_NONE;
+	switch (s->policy) {
+	case IDLE_EQUAL:
+		if (s->n <= 0)
+			return IDLE_SPLIT_BASE;
+		it->wsum = (double)s->n;
+		it->eq_part = it->pot * (1.0 / it->wsum); /* pot * (w_i / wsum), w_i = 1 */
+		break;
+	case IDLE_UTILIZATION:
+		if (!(s->busy_sum > 0))
+			return IDLE_SPLIT_BASE;
+		it->w = s->busy_ns;
+		it->wsum = s->busy_sum;
+		break;
+	case IDLE_PROPORTIONAL:
+		if (!(s->active_sum > 0))
+			return IDLE_SPLIT_BASE;
+		it->w = s->active_j;
+		it->wsum = s->active_sum;
+		break;
+	default:
+		return IDLE_SPLIT_BASE;
 	}
+	/* Split pot by weights w[i] (sum wsum > 0); remainder to the last one
+	 * that has a non-zero weight so the parts add up to the pot. */
+	it->last = it->w ? -1 : s->n - 1;
+	for (int i = 0; it->w && i < s->n; i++)
+		if (it->w[i] > 0)
+			it->last = i;
+	return IDLE_SPLIT_PARTS;
 }
+
+void idle_split_end(struct idle_split *s) { reset(s); }
 
 double idle_split_flush(struct idle_split *s, idle_split_charge_fn charge, void *ctx)
 {
-	double pot = s->pot;
-	if (pot == 0.0) {
-		reset(s);
-		return 0.0;
+	struct idle_split_iter it;
+	int how = idle_split_begin(s, &it);
+	switch (how) {
+	case IDLE_SPLIT_BASE:
+		charge(ctx, -1, it.pot);
+		break;
+	case IDLE_SPLIT_PARTS: {
+		double part;
+		for (int i; (i = idle_split_next(&it, &part)) >= 0;)
+			charge(ctx, i, part);
+		break;
 	}
-	switch (s->policy) {
-	case IDLE_EQUAL:
-		if (s->n > 0)
-			split_by(s, NULL, (double)s->n, charge, ctx);
-		else
-			charge(ctx, -1, pot);
-		break;
-	case IDLE_UTILIZATION:
-		if (s->busy_sum > 0)
-			split_by(s, s->busy_ns, s->busy_sum, charge, ctx);
-		else
-			charge(ctx, -1, pot);
-		break;
-	case IDLE_PROPORTIONAL:
-		if (s->active_sum > 0)
-			split_by(s, s->active_j, s->active_sum, charge, ctx);
-		else
-			charge(ctx, -1, pot);
-		break;
 	default:
-		charge(ctx, -1, pot);
 		break;
 	}
-	reset(s);
-	return pot;
+	idle_split_end(s);
+	return how == IDLE_SPLIT_NONE ? 0.0 : it.pot;
 }
 
 double idle_split_pot(const struct idle_split *s) { return s->pot; }

@@ -50,16 +50,21 @@ struct ledger *ledger_new(int n_consumers, const char *const *consumer_names,
 	l->cur = calloc(l->ncells, sizeof(double));
 	l->last = calloc(l->ncells, sizeof(double));
 	l->tot = calloc(l->ncells, sizeof(double));
-	l->used = calloc(l->ncells / 2, 1);
+	size_t nrows = l->ncells / 2;
+	/* used flags padded to whole words of LEDGER_USED_WORD (zeros) */
+	l->used = calloc(nrows / LEDGER_USED_WORD + 1, LEDGER_USED_WORD);
+	l->row_dev = calloc(nrows ? nrows : 1, sizeof *l->row_dev);
 	l->meter_cur = calloc((size_t)n_devices, sizeof(double));
 	l->meter_tot = calloc((size_t)n_devices, sizeof(double));
 	l->dev_sum = calloc((size_t)n_devices, sizeof(double));
 	l->dev_abs = calloc((size_t)n_devices, sizeof(double));
 	if (!l->cur || !l->last || !l->tot || !l->used || !l->meter_cur || !l->meter_tot ||
-	    !l->dev_sum || !l->dev_abs) {
+	    !l->dev_sum || !l->dev_abs || !l->row_dev) {
 		ledger_free(l);
 		return NULL;
 	}
+	for (size_t row = 0; row < nrows; row++) /* row = (c * nd + dev) * nv + via */
+		l->row_dev[row] = (int)(row / (size_t)n_via % (size_t)n_devices);
 	l->cons.worst_device = -1;
 	return l;
 }
@@ -76,39 +81,53 @@ void ledger_free(struct ledger *l)
 	free(l->meter_tot);
 	free(l->dev_sum);
 	free(l->dev_abs);
+	free(l->row_dev);
 	free(l);
+}
+
+/* Fold one used row (a cell pair) of the open interval into its device's
+ * sums and the totals. */
+static inline void snapshot_row(struct ledger *l, size_t row)
+{
+	size_t i = row << 1;
+	int dev = l->row_dev[row];
+	double x0 = l->cur[i], x1 = l->cur[i + 1];
+	l->dev_sum[dev] = l->dev_sum[dev] + x0 + x1;
+	l->dev_abs[dev] = l->dev_abs[dev] + fabs(x0) + fabs(x1);
+	l->tot[i] += x0;
+	l->tot[i + 1] += x1;
+	l->last[i] = x0;
+	l->last[i + 1] = x1;
+	l->cur[i] = l->cur[i + 1] = 0.0;
 }
 
 int ledger_snapshot(struct ledger *l, int64_t t_ns)
 {
-	/* one pass over the cells in memory order: each device's sum gets its
-	 * cells in the order (consumer, via, kind) as a loop per device would
-	 * add them, so the sums are the same doubles; the interval is folded
-	 * into the totals in the same pass */
+	/* one pass over the used rows in memory order: each device's sum gets
+	 * its cells in the order (consumer, via, kind) as a loop per device
+	 * would add them, so the sums are the same doubles; the interval is
+	 * folded into the totals in the same pass */
 	for (int dev = 0; dev < l->nd; dev++)
 		l->dev_sum[dev] = l->dev_abs[dev] = 0.0;
 	/* A cell never charged is 0.0 in cur, last and tot and adds nothing
 	 * (x + 0.0 == x: no cell or sum is ever -0.0), so unused rows (c, dev,
-	 * via) are skipped. */
+	 * via) are skipped, eight used flags (one word, zero when all eight
+	 * rows are unused; the flags are padded with zeros) at a time. */
 	size_t nrows = l->ncells / 2;
-	int rdev = 0, via = 0;
-	for (size_t row = 0; row < nrows; row++) {
-		if (l->used[row]) {
-			size_t i = row << 1;
-			double x0 = l->cur[i], x1 = l->cur[i + 1];
-			l->dev_sum[rdev] = l->dev_sum[rdev] + x0 + x1;
-			l->dev_abs[rdev] = l->dev_abs[rdev] + fabs(x0) + fabs(x1);
-			l->tot[i] += x0;
-			l->tot[i + 1] += x1;
-			l->last[i] = x0;
-			l->last[i + 1] = x1;
-			l->cur[i] = l->cur[i + 1] = 0.0;
-		}
-		if (++via == l->nv) {
-			via = 0;
-			if (++rdev == l->nd)
-				rdev = 0;
-		}
+	for (size_t base = 0; base < nrows; base += LEDGER_USED_WORD) {
+		uint64_t w;
+		memcpy(&w, l->used + base, sizeof w);
+		if (!w)
+			continue;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+		/* the flags are 0 or 1: bit 8k is row base + k's */
+		for (; w; w &= w - 1)
+			snapshot_row(l, base + (size_t)(__builtin_ctzll(w) >> 3));
+#else
+		for (size_t k = 0; k < LEDGER_USED_WORD; k++)
+			if (l->used[base + k])
+				snapshot_row(l, base + k);
+#endif
 	}
 	int bad = 0;
 	for (int dev = 0; dev < l->nd; dev++) {

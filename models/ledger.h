@@ -19,7 +19,7 @@
  *
  * Cost: O(1) per charge (flat array; ledger_charge and ledger_meter are
  * inline, as they run several times per simulated quantum), O(cells) per
- * snapshot in one pass over the cells.
+ * snapshot in one pass over the used rows (unused ones skipped 8 at a time).
  */
 #ifndef JV_LEDGER_H
 #define JV_LEDGER_H
@@ -49,6 +49,8 @@ struct ledger_conservation {
 
 /* The ledger's state. Visible only for the inline charge and meter below
  * (the simulator's hot path); everything else goes through the functions. */
+#define LEDGER_USED_WORD 8 /* used flags the snapshot tests at once (one uint64_t) */
+
 struct ledger {
 	int nc, nd, nv;
 	const char *const *cname;
@@ -56,7 +58,8 @@ struct ledger {
 	const char *const *vname;
 	size_t ncells;         /* nc * nd * nv * 2 */
 	double *cur, *last, *tot;
-	unsigned char *used;   /* per (c, dev, via) */
+	unsigned char *used;   /* per (c, dev, via), padded to whole LEDGER_USED_WORDs */
+	int *row_dev;          /* per (c, dev, via): dev */
 	double *meter_cur, *meter_tot;
 	double *dev_sum, *dev_abs; /* snapshot scratch, per device */
 	struct ledger_conservation cons;

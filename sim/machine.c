@@ -162,6 +162,9 @@ struct mcpu {
 	int64_t rec_start_ns;
 	int rec_vm;
 	struct idle_split *split_truth, *split_acct;
+	/* per participant of split_truth / split_acct: its guest's idle cell on
+	 * this CPU once charged (ledger_cell_cur), NULL before and for drivers */
+	double **idle_cell_truth, **idle_cell_acct;
 	/* the idle vCPU: halts for all the time the scheduler gives it */
 	struct sched_entity idle_se;
 	int idle_active;  /* on the run queue (a CPU limit is in force) */
@@ -2411,6 +2414,50 @@ static void split_charge(void *vctx, int who, double j)
 		cont_idle_share(x->m, v, x->dev, x->l == x->m->truth, j);
 }
 
+/* idle_split_flush(s, split_charge, x) for a CPU split (x->cpu >= 0) in
+ * one loop: a guest's non-zero share (the common case) is added to its
+ * idle cell, found once (cells: per participant, see struct mcpu), anything
+ * else goes through split_charge; same charges in the same order. */
+static void cpu_idle_flush(struct idle_split *s, struct split_ctx *x, double **cells)
+{
+	struct idle_split_iter it;
+	switch (idle_split_begin(s, &it)) {
+	case IDLE_SPLIT_BASE:
+		split_charge(x, -1, it.pot);
+		break;
+	case IDLE_SPLIT_PARTS: {
+		struct machine *m = x->m;
+		struct ledger *l = x->truth ? m->truth : m->acct;
+		double j;
+		for (int who; (who = idle_split_next(&it, &j)) >= 0;) {
+			if (j == 0.0) {
+				split_charge(x, who, j);
+				continue;
+			}
+			int vi = x->map ? x->map[who] : who;
+			double *cell = cells[who];
+			if (!cell) {
+				const struct mvm *v = &m->vm[vi];
+				if (v->is_driver) {
+					split_charge(x, who, j);
+					continue;
+				}
+				/* marks the cell used, as ledger_charge of j != 0 does */
+				cell = cells[who] = ledger_cell_cur(l, v->consumer, dev_cpu(x->cpu), 0,
+								    LEDGER_IDLE);
+			}
+			if (!x->truth)
+				m->vm[vi].st.hv_cpu_idle_j += j;
+			*cell += j;
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	idle_split_end(s);
+}
+
 static void tick_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
@@ -2431,10 +2478,11 @@ static void tick_event(struct evq *q, struct evq_event *ev, void *arg)
 			dk->pending_unattr_j = 0.0;
 		}
 	}
-	/* the driver's idle CPU over its clients */
-	for (int i = 0; i < m->nvm; i++) {
-		struct mvm *v = &m->vm[i];
-		if (!v->is_driver || v->n_clients == 0)
+	/* the driver's idle CPU over its clients (driver_list: the drivers in
+	 * VM order) */
+	for (int d = 0; d < m->n_drivers; d++) {
+		struct mvm *v = &m->vm[m->driver_list[d]];
+		if (v->n_clients == 0)
 			continue;
 		double e = recursive_idle_due(&v->rec, now);
 		idle_split_add_idle(v->cli_split_acct, e);
@@ -2601,17 +2649,15 @@ static void snapshot(struct machine *m, int64_t now)
 		struct mcpu *c = &m->cpu[i];
 		struct split_ctx xa = {m, m->acct, dev_cpu(i), 0, LEDGER_IDLE,
 				       m->acct_split_guests ? m->guest_list : NULL, 0, i};
-		idle_split_flush(c->split_acct, split_charge, &xa);
+		cpu_idle_flush(c->split_acct, &xa, c->idle_cell_acct);
 		if (m->truth) {
 			struct split_ctx xt = {m, m->truth, dev_cpu(i), 0, LEDGER_IDLE, NULL, 1, i};
-			idle_split_flush(c->split_truth, split_charge, &xt);
+			cpu_idle_flush(c->split_truth, &xt, c->idle_cell_truth);
 		}
 	}
-	/* 4. drivers: pass on or book what is left */
-	for (int i = 0; i < m->nvm; i++) {
-		struct mvm *v = &m->vm[i];
-		if (!v->is_driver)
-			continue;
+	/* 4. drivers (driver_list: in VM order): pass on or book what is left */
+	for (int d = 0; d < m->n_drivers; d++) {
+		struct mvm *v = &m->vm[m->driver_list[d]];
 		int cdev = dev_cpu(v->vcpu.cpu);
 		if (v->n_clients > 0) {
 			double res = recursive_interval_residual(&v->rec);
@@ -2860,6 +2906,10 @@ static int assemble(struct machine *m, struct jv_diag *d)
 		c->split_acct = idle_split_new(m->acct_split_guests ? m->n_guests : m->nvm,
 					       s->cpu.idle_policy);
 		if (!c->split_truth || !c->split_acct)
+			return JV_ENOMEM;
+		c->idle_cell_truth = calloc(m->nvm > 0 ? (size_t)m->nvm : 1, sizeof(double *));
+		c->idle_cell_acct = calloc(m->nvm > 0 ? (size_t)m->nvm : 1, sizeof(double *));
+		if (!c->idle_cell_truth || !c->idle_cell_acct)
 			return JV_ENOMEM;
 	}
 	for (int i = 0; i < m->nvm; i++) {
@@ -3201,6 +3251,8 @@ void machine_free(struct machine *m)
 			m->cpu[i].rq.ops->destroy(&m->cpu[i].rq);
 		idle_split_free(m->cpu[i].split_truth);
 		idle_split_free(m->cpu[i].split_acct);
+		free(m->cpu[i].idle_cell_truth);
+		free(m->cpu[i].idle_cell_acct);
 	}
 	for (int i = 0; i < m->ndisk; i++) {
 		free(m->disk[i].part_vm);

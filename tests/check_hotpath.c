@@ -6,13 +6,20 @@
  *    whole and partial quanta, blocking, waking and stride changes;
  *  - evq_claim: an event claimed instead of scheduled runs exactly when the
  *    queue would have popped it, and a claim is refused whenever another
- *    event (even at the same time), the run's limit or a stop is in the way. */
+ *    event (even at the same time), the run's limit or a stop is in the way;
+ *  - the snapshot's idle split loop (idle_split_begin/next/end) hands out
+ *    exactly the documented parts (the same doubles) under every policy;
+ *  - ledger_snapshot (used rows found eight flags at a time) gives each
+ *    device the sum in (consumer, via, kind) order, bit for bit, and folds
+ *    exactly the charged cells into the totals. */
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/jv_err.h"
+#include "models/idle_split.h"
+#include "models/ledger.h"
 #include "models/sched.h"
 #include "sim/evq.h"
 
@@ -216,6 +223,151 @@ START_TEST(test_claim)
 }
 END_TEST
 
+/* ---- idle split loop ---- */
+
+#define SPLIT_N 9
+
+/* The split as documented (design §5): weights w (NULL: all 1), the last
+ * participant with a weight > 0 takes pot minus what the others got. */
+static int ref_split(double pot, const double *w, double wsum, int n, int *who, double *part)
+{
+	int last = -1, k = 0;
+	for (int i = 0; i < n; i++)
+		if (!w || w[i] > 0)
+			last = i;
+	double given = 0.0;
+	for (int i = 0; i < n; i++) {
+		double wi = w ? w[i] : 1.0;
+		if (wi <= 0)
+			continue;
+		double p = i == last ? pot - given : pot * (wi / wsum);
+		given += p;
+		who[k] = i;
+		part[k++] = p;
+	}
+	return k;
+}
+
+START_TEST(test_idle_split_iter)
+{
+	uint64_t seed = 99 + (uint64_t)_i;
+	for (int round = 0; round < 200; round++) {
+		int policy = (int)(rnd(&seed) % 4), n = (int)(rnd(&seed) % (SPLIT_N + 1));
+		struct idle_split *s = idle_split_new(n, policy);
+		ck_assert_ptr_nonnull(s);
+		double pot = (double)(rnd(&seed) % 100000) / 7.0, busy[SPLIT_N] = {0},
+		       act[SPLIT_N] = {0}, bsum = 0.0, asum = 0.0;
+		idle_split_add_idle(s, pot);
+		for (int i = 0; i < n; i++) {
+			if (rnd(&seed) % 3 == 0)
+				continue; /* no use at all: weight 0 */
+			int64_t b = (int64_t)(rnd(&seed) % 1000000);
+			double a = (double)(rnd(&seed) % 1000) / 3.0;
+			idle_split_add_use(s, i, b, a);
+			busy[i] += (double)b;
+			act[i] += a;
+			bsum += (double)b;
+			asum += a;
+		}
+		int who[SPLIT_N], rwho[SPLIT_N], k = 0, rk = -1;
+		double part[SPLIT_N], rpart[SPLIT_N];
+		const double *w = NULL;
+		double wsum = (double)n;
+		if (policy == IDLE_UTILIZATION && bsum > 0)
+			w = busy, wsum = bsum;
+		else if (policy == IDLE_PROPORTIONAL && asum > 0)
+			w = act, wsum = asum;
+		int base = policy == IDLE_BASE || (policy == IDLE_EQUAL && n == 0) ||
+			   (policy == IDLE_UTILIZATION && !(bsum > 0)) ||
+			   (policy == IDLE_PROPORTIONAL && !(asum > 0));
+		struct idle_split_iter it;
+		int how = idle_split_begin(s, &it);
+		if (pot == 0.0) {
+			ck_assert_int_eq(how, IDLE_SPLIT_NONE);
+		} else if (base) {
+			ck_assert_int_eq(how, IDLE_SPLIT_BASE);
+			ck_assert(it.pot == pot);
+		} else {
+			ck_assert_int_eq(how, IDLE_SPLIT_PARTS);
+			rk = ref_split(pot, w, wsum, n, rwho, rpart);
+			double j;
+			for (int i; (i = idle_split_next(&it, &j)) >= 0;) {
+				ck_assert_int_lt(k, SPLIT_N);
+				who[k] = i;
+				part[k++] = j;
+			}
+			ck_assert_int_eq(k, rk);
+			for (int i = 0; i < k; i++) {
+				ck_assert_int_eq(who[i], rwho[i]);
+				if (memcmp(&part[i], &rpart[i], sizeof part[i]) != 0)
+					ck_abort_msg("round %d part %d: %a, documented %a", round, i,
+						     part[i], rpart[i]);
+			}
+		}
+		idle_split_end(s);
+		ck_assert(idle_split_pot(s) == 0.0);
+		idle_split_free(s);
+	}
+}
+END_TEST
+
+/* ---- ledger snapshot ---- */
+
+#define L_NC 13 /* rows 13 * 3 * 2 = 78: not a whole number of 8-flag words */
+#define L_ND 3
+#define L_NV 2
+
+START_TEST(test_ledger_snapshot_rows)
+{
+	static const char *const cn[L_NC] = {"a", "b", "c", "d", "e", "f", "g",
+					     "h", "i", "j", "k", "l", "m"};
+	static const char *const dn[L_ND] = {"d0", "d1", "d2"};
+	static const char *const vn[L_NV] = {"direct", "v1"};
+	struct ledger *l = ledger_new(L_NC, cn, L_ND, dn, L_NV, vn);
+	ck_assert_ptr_nonnull(l);
+	static double cur[L_NC][L_ND][L_NV][2], tot[L_NC][L_ND][L_NV][2];
+	memset(tot, 0, sizeof tot);
+	uint64_t seed = 7;
+	for (int snap = 0; snap < 20; snap++) {
+		memset(cur, 0, sizeof cur);
+		for (int k = 0; k < 40; k++) {
+			int c = (int)(rnd(&seed) % L_NC), d = (int)(rnd(&seed) % L_ND);
+			int v = (int)(rnd(&seed) % L_NV), kind = (int)(rnd(&seed) % 2);
+			if (c > 2 && c < 9 && snap < 10)
+				continue; /* whole words of unused rows for a while */
+			double j = ((double)(rnd(&seed) % 20001) - 10000.0) / 9.0;
+			ledger_charge(l, c, d, v, kind, j);
+			cur[c][d][v][kind] += j;
+		}
+		double sum[L_ND];
+		for (int d = 0; d < L_ND; d++) {
+			sum[d] = 0.0;
+			for (int c = 0; c < L_NC; c++)
+				for (int v = 0; v < L_NV; v++)
+					sum[d] = sum[d] + cur[c][d][v][0] + cur[c][d][v][1];
+			ledger_meter(l, d, sum[d]);
+		}
+		ck_assert_int_eq(ledger_snapshot(l, snap), 0);
+		for (int d = 0; d < L_ND; d++)
+			if (memcmp(&l->dev_sum[d], &sum[d], sizeof sum[d]) != 0)
+				ck_abort_msg("snapshot %d device %d: %a, in order %a", snap, d,
+					     l->dev_sum[d], sum[d]);
+		for (int c = 0; c < L_NC; c++)
+			for (int d = 0; d < L_ND; d++)
+				for (int v = 0; v < L_NV; v++)
+					for (int kind = 0; kind < 2; kind++) {
+						tot[c][d][v][kind] += cur[c][d][v][kind];
+						ck_assert(ledger_interval(l, c, d, v, kind) ==
+							  cur[c][d][v][kind]);
+						ck_assert(ledger_total(l, c, d, v, kind) ==
+							  tot[c][d][v][kind]);
+					}
+	}
+	ck_assert_uint_eq(ledger_conservation(l)->violations, 0);
+	ledger_free(l);
+}
+END_TEST
+
 static Suite *hotpath_suite(void)
 {
 	Suite *s = suite_create("hotpath");
@@ -225,6 +377,8 @@ static Suite *hotpath_suite(void)
 	tcase_add_loop_test(tc, test_requeue_pick_rr, 0, N_SEEDS);
 	tcase_add_test(tc, test_requeue_pick_basic);
 	tcase_add_test(tc, test_claim);
+	tcase_add_loop_test(tc, test_idle_split_iter, 0, N_SEEDS);
+	tcase_add_test(tc, test_ledger_snapshot_rows);
 	suite_add_tcase(s, tc);
 	return s;
 }
