@@ -11,6 +11,8 @@
  * a disk-stress VM; a disk container without a driver VM is a FILE:LINE
  * error naming the container's workload.
  */
+#define _XOPEN_SOURCE 700 /* nftw (check_tmpdir.h) */
+
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,25 +24,13 @@
 #include "sim/machine.h"
 #include "sim/scenario.h"
 
-static char tmpdir[256];
-
-static void setup(void)
-{
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/check_guest_disk.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-	char cmd[512];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-}
+#define CK_TMP_PREFIX "check_guest_disk"
+#include "check_tmpdir.h"
 
 static int load_rc(const char *text, struct scn **s, struct jv_diag *d)
 {
 	char path[512];
-	snprintf(path, sizeof path, "%s/s.ini", tmpdir);
+	snprintf(path, sizeof path, "%s/s.ini", base);
 	FILE *f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs(text, f);
@@ -317,13 +307,13 @@ END_TEST
  * disk-stress VM with the same settings: same requests, same ledgers. */
 START_TEST(test_host_view_like_a_disk_vm)
 {
-	const char *base = "[global]\nduration = 2s\n[machine]\npreset = paper-2007\n"
+	const char *scn_head = "[global]\nduration = 2s\n[machine]\npreset = paper-2007\n"
 			   "[vm drv]\nkind = driver\n[vm g]\n";
 	char t1[1024], t2[1024];
 	snprintf(t1, sizeof t1, "%sworkload = disk-stress\nblock_size = 8KiB\nqueue_depth = 2\n"
-		 "think = 100us\n", base);
+		 "think = 100us\n", scn_head);
 	snprintf(t2, sizeof t2, "%s[container g/db]\nworkload = disk-stress\nblock_size = 8KiB\n"
-		 "queue_depth = 2\nthink = 100us\n", base);
+		 "queue_depth = 2\nthink = 100us\n", scn_head);
 	struct scn *s1 = load(t1), *s2 = load(t2);
 	struct machine *m1 = run(s1), *m2 = run(s2);
 	ck_assert_uint_eq(machine_vm_stats(m1, 1)->requests, machine_vm_stats(m2, 1)->requests);

@@ -3,6 +3,8 @@
  * conservation invariants over random scenarios, determinism, and trace
  * replay in accounting and open modes.
  */
+#define _XOPEN_SOURCE 700 /* nftw (check_tmpdir.h) */
+
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,31 +16,13 @@
 #include "sim/machine.h"
 #include "sim/scenario.h"
 
-static char tmpdir[256];
-
-static void setup(void)
-{
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/check_machine.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-	char cmd[512];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-}
+#define CK_TMP_PREFIX "check_machine"
+#include "check_tmpdir.h"
 
 static const char *write_file(const char *name, const char *text)
 {
-	static char path[8][512];
-	static int k;
-	char *p = path[k++ % 8];
-	snprintf(p, 512, "%s/%s", tmpdir, name);
-	FILE *f = fopen(p, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	ck_assert_int_eq(fclose(f), 0);
+	const char *p = at(name);
+	spit(p, text);
 	return p;
 }
 

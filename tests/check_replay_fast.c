@@ -9,6 +9,8 @@
  * times to the nanosecond, the same statistics and conservation, and the
  * same diagnostics for bad records.
  */
+#define _XOPEN_SOURCE 700 /* nftw (check_tmpdir.h) */
+
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,33 +23,12 @@
 #include "sim/scenario.h"
 #include "traces/trc.h"
 
+#define CK_TMP_PREFIX "check_replay_fast"
+#include "check_tmpdir.h"
+
 #define N_VMS 3
 #define MAX_SNAPS 256
 #define REL_TOL 1e-9
-
-static char tmpdir[256];
-
-static void setup(void)
-{
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/check_replay_fast.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-	char cmd[512];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static const char *tmp_path(const char *name)
-{
-	static char path[8][512];
-	static int k;
-	char *p = path[k++ % 8];
-	snprintf(p, 512, "%s/%s", tmpdir, name);
-	return p;
-}
 
 static uint64_t rnd_state;
 
@@ -183,8 +164,8 @@ static int on_power(void *ctx, int64_t t_ns, int device, double power_w)
 static void run(const char *ini, int flags, int power, struct result *r)
 {
 	memset(r, 0, sizeof *r);
-	char sp[512]; /* not from tmp_path()'s ring: the log's path lives there */
-	snprintf(sp, sizeof sp, "%s/s.ini", tmpdir);
+	char sp[512]; /* not from at()'s ring: the log's path lives there */
+	snprintf(sp, sizeof sp, "%s/s.ini", base);
 	FILE *f = fopen(sp, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs(ini, f);
@@ -317,7 +298,7 @@ START_TEST(fast_equals_general_deferred)
 {
 	for (int form = 0; form < 2; form++)
 		for (int ncpu = 1; ncpu <= 3; ncpu += 2) {
-			const char *log = tmp_path(form ? "log.csv" : "log.jvt");
+			const char *log = at(form ? "log.csv" : "log.jvt");
 			write_log(log, ncpu, 3000, 77 + (uint64_t)ncpu);
 			for (int p = 0; p < 4; p++) {
 				char ini[2048];
@@ -335,9 +316,9 @@ END_TEST
  * energy every 100 ms), a second trace. */
 START_TEST(fast_equals_general_flushed)
 {
-	const char *log = tmp_path("log.jvt");
+	const char *log = at("log.jvt");
 	write_log(log, 2, 4000, 5);
-	const char *blk = tmp_path("blk.csv");
+	const char *blk = at("blk.csv");
 	FILE *f = fopen(blk, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("# joulevisor blk v1\nt_ns,vm,op,offset_b,size_b,latency_ns,disk\n", f);
@@ -377,13 +358,13 @@ START_TEST(fast_errors_same)
 	};
 	for (size_t i = 0; i < sizeof logs / sizeof logs[0]; i++)
 		for (int form = 0; form < 2; form++) {
-			const char *csv = tmp_path("bad.csv"), *log = csv;
+			const char *csv = at("bad.csv"), *log = csv;
 			FILE *f = fopen(csv, "w");
 			ck_assert_ptr_nonnull(f);
 			fputs(logs[i], f);
 			ck_assert_int_eq(fclose(f), 0);
 			if (form) { /* the same records as binary */
-				log = tmp_path("bad.jvt");
+				log = at("bad.jvt");
 				struct trc_reader *r = NULL;
 				struct trc_writer *w = NULL;
 				struct jv_diag d;
