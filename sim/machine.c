@@ -1940,6 +1940,24 @@ static void trace_event(struct evq *q, struct evq_event *ev, void *arg)
 		m->st.events++; /* it counts as the event it would have been */
 }
 
+/* A record read ahead, due at `at` (line: its line or record number):
+ * JV_EORDER (the run failed) when it lies before the simulated time, 1
+ * when it lies beyond the run's duration (reading stops there), else 0. */
+static int trace_due(struct machine *m, struct mtrace *t, int64_t at, long line)
+{
+	if (at < m->q.now_ns) {
+		jv_diag_set(m->d, JV_EORDER, t->path, line,
+			    "t_ns: record at %" PRId64 " ns is before the simulated time %" PRId64
+			    " ns (traces must be in time order)", at, m->q.now_ns);
+		fail(m, JV_EORDER);
+		return JV_EORDER;
+	}
+	if (at > m->end_ns) {
+		m->st.trace_stopped++; /* reading stops at the run's duration */
+		return 1;
+	}
+	return 0;
+}
 
 /* Read the next record and schedule it (open/accounting). Returns 1 if a
  * record is pending, 0 at EOF, < 0 on error. With run_now (from the
@@ -1969,17 +1987,9 @@ static int trace_read_ahead(struct machine *m, struct mtrace *t, int run_now)
 	}
 	if (t->mode == SCN_REPLAY_CLOSED && t->rec.kind == TRC_BLK)
 		return 1; /* scheduled by the caller's completion chain */
-	if (at < m->q.now_ns) {
-		jv_diag_set(m->d, JV_EORDER, t->path, t->rec.line,
-			    "t_ns: record at %" PRId64 " ns is before the simulated time %" PRId64
-			    " ns (traces must be in time order)", at, m->q.now_ns);
-		fail(m, JV_EORDER);
-		return JV_EORDER;
-	}
-	if (at > m->end_ns) {
-		m->st.trace_stopped++; /* reading stops at the run's duration */
-		return 1;
-	}
+	int due = trace_due(m, t, at, t->rec.line);
+	if (due)
+		return due;
 	if (run_now && !m->q.stop && (m->q.n == 0 || at < m->q.heap[0]->t_ns)) {
 		m->q.now_ns = at; /* as evq_pop would set it */
 		return 2;
@@ -2175,17 +2185,9 @@ static int trace_fast_schedule(struct machine *m, struct mtrace *t)
 {
 	const unsigned char *p = t->fb.rec + t->fi * t->fb.rec_b;
 	int64_t at = (int64_t)trc_ld64(p + 8);
-	if (at < m->q.now_ns) {
-		jv_diag_set(m->d, JV_EORDER, t->path, t->fb.line0 + (long)t->fi * t->fb.line_step,
-			    "t_ns: record at %" PRId64 " ns is before the simulated time %" PRId64
-			    " ns (traces must be in time order)", at, m->q.now_ns);
-		fail(m, JV_EORDER);
-		return JV_EORDER;
-	}
-	if (at > m->end_ns) {
-		m->st.trace_stopped++; /* reading stops at the run's duration */
-		return 1;
-	}
+	int due = trace_due(m, t, at, t->fb.line0 + (long)t->fi * t->fb.line_step);
+	if (due)
+		return due;
 	if (evq_schedule(&m->q, &t->ev, at))
 		fail(m, JV_ENOMEM);
 	return 1;
