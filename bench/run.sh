@@ -123,6 +123,19 @@ if [ "$callgrind" = 1 ] && command -v valgrind >/dev/null; then
 	echo "ir_csv_replay=$(ir replay 100000 "$B/bench_csv" -n 100000 --only replay)" >>"$raw"
 	echo "ir_sim_v4=$(ir sim 20000 "$B/bench_sim" -v 4 -s 20 --only)" >>"$raw"
 	echo "ir_sim_v64=$(ir sim 20000 "$B/bench_sim" -v 64 -s 20 --only)" >>"$raw"
+	# disk path: instructions per event at DISK_S and at 10x as long
+	# simulated (deterministic: a per-event cost growing with simulated
+	# time shows here whatever the machine's load)
+	ir_events() {
+		local s=$1 f="$work/cg.disk.$1" ev total
+		ev=$(valgrind --tool=callgrind --callgrind-out-file="$f" --collect-atstart=no \
+			--toggle-collect='bench_region_disk*' "$B/bench_disk" -s "$s" --only \
+			2>>"$work/stderr.txt" | sed -n 's/^disk_short_events=//p')
+		total=$(sed -n 's/^totals: *//p; s/^summary: *//p' "$f" | head -1 | awk '{print $1}')
+		awk -v t="$total" -v n="$ev" 'BEGIN {printf "%.1f\n", t / n}'
+	}
+	echo "ir_disk_short=$(ir_events "$DISK_S")" >>"$raw"
+	echo "ir_disk_long=$(ir_events "$DISK_L")" >>"$raw"
 fi
 [ -n "$raw_out" ] && cp "$raw" "$raw_out"
 
@@ -180,6 +193,9 @@ if grep -q '^ir_' "$raw"; then
 	row "  bin batch reader alone" "$(kv ir_replay_batch)" "" "" "" ""
 	row "  CSV reader / CSV replay" "$(kv ir_csv_reader) / $(kv ir_csv_replay)" "libcsv $(kv ir_libcsv)" "" "" ""
 	row "  per quantum, N=4 / N=64" "$(kv ir_sim_v4) / $(kv ir_sim_v64)" "" "" "" ""
+	a=$(kv ir_disk_long); s=$(kv ir_disk_short)
+	row "  per disk-path event, ${DISK_L} s" "$a" "${DISK_S} s: $s" "$(ratio "$s" "$a")" ">=0.90" \
+		"$(ok "$(awk -v q="$(ratio "$s" "$a")" 'BEGIN{print (q>=0.9)}')")"
 fi
 if [ "$smoke" = 1 ]; then
 	# every benchmark must have produced its figures
