@@ -13,6 +13,7 @@
  * operations and their reasons, time units, constant memory on long
  * files, stdin, and regression tests found by fuzzing.
  */
+#define _XOPEN_SOURCE 700 /* nftw (check_tmpdir.h) */
 #include <check.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -26,6 +27,9 @@
 #include "base/jv_err.h"
 #include "traces/trc.h"
 
+#define CK_TMP_PREFIX "check_fmt_block"
+#include "check_trc_fixture.h"
+
 #ifndef JV_FIXTURES
 #define JV_FIXTURES "tests/fixtures"
 #endif
@@ -34,28 +38,7 @@
 
 #define MAX_RECS 64
 
-static char tmp_dir[256];
-
 /* ---- helpers -------------------------------------------------------- */
-
-static const char *tmp_path(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	char *p = buf[k++ % 4];
-	snprintf(p, sizeof buf[0], "%s/%s", tmp_dir, name);
-	return p;
-}
-
-static const char *write_tmp(const char *name, const void *data, size_t len)
-{
-	const char *path = tmp_path(name);
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-	return path;
-}
 
 /* What reading a whole trace gave. */
 struct got {
@@ -667,7 +650,7 @@ END_TEST
 /* Reader memory does not grow with the trace's length. */
 START_TEST(test_streaming_constant_memory)
 {
-	const char *path = tmp_path("long.csv");
+	const char *path = at("long.csv");
 	FILE *f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	const long n = 200000;
@@ -907,7 +890,7 @@ END_TEST
 START_TEST(test_vm_limit)
 {
 	/* 65537 distinct devices: the 65537th is refused */
-	const char *path = tmp_path("many.trace");
+	const char *path = at("many.trace");
 	FILE *f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	for (int i = 0; i <= 65536; i++)
@@ -1030,26 +1013,11 @@ END_TEST
 
 /* ---- suite ----------------------------------------------------------------- */
 
-static void setup(void)
-{
-	snprintf(tmp_dir, sizeof tmp_dir, "/tmp/check_fmt_block_XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
-}
-
-static void teardown(void)
-{
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmp_dir);
-}
-
 static Suite *fmt_block_suite(void)
 {
 	Suite *s = suite_create("fmt_block");
-	TCase *tc = tcase_create("golden");
+	TCase *tc = tmp_tcase("golden");
 	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_vscsi_golden_counts);
 	tcase_add_test(tc, test_vscsi_matches_csv);
 	tcase_add_test(tc, test_disksim_websearch_ns);
@@ -1057,8 +1025,7 @@ static Suite *fmt_block_suite(void)
 	tcase_add_test(tc, test_fio_v3_golden);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("fixtures");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tc = tmp_tcase("fixtures");
 	tcase_add_test(tc, test_msr_fixture);
 	tcase_add_test(tc, test_msr_header_crlf_zero_size);
 	tcase_add_test(tc, test_spc_fixture);
@@ -1067,9 +1034,8 @@ static Suite *fmt_block_suite(void)
 	tcase_add_test(tc, test_vscsi_v2_fixture);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("behaviour");
+	tc = tmp_tcase("behaviour");
 	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_vscsi_skips_and_opcodes);
 	tcase_add_test(tc, test_vscsi_skip_reason_other);
 	tcase_add_test(tc, test_fio_zero_length_and_reason);
@@ -1082,9 +1048,8 @@ static Suite *fmt_block_suite(void)
 	tcase_add_test(tc, test_error_sticky);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("errors");
+	tc = tmp_tcase("errors");
 	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_text_errors, 0,
 			    (int)(sizeof text_errors / sizeof text_errors[0]));
 	tcase_add_test(tc, test_text_nul_byte);
