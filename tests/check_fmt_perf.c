@@ -34,16 +34,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static struct trc_reader *open_ok(const char *path, const char *fmt)
-{
-	struct trc_reader *r = NULL;
-	struct jv_diag d;
-	jv_diag_clear(&d);
-	int rc = trc_open(path, fmt, &r, &d);
-	ck_assert_msg(rc == 0, "%s: %s", path, d.msg);
-	return r;
-}
-
 static int counter_index(struct trc_reader *r, const char *name)
 {
 	for (int i = 0; i < trc_n_counters(r); i++)

@@ -1,7 +1,7 @@
 /*
  * check_trc_fixture.h: test inputs of the trace reader suites (check_trc,
- * check_fmt_perf, check_fmt_block): files written into the test's own
- * temporary directory and a whole-trace read.
+ * check_fmt_perf, check_fmt_block, check_blktrace): files written into
+ * the test's own temporary directory, an open reader, a whole-trace read.
  *
  * Built on check_tmpdir.h: define _XOPEN_SOURCE >= 500 and CK_TMP_PREFIX
  * (the program's name) before including it, and create every TCase with
@@ -39,6 +39,17 @@ static inline const char *write_tmp(const char *name, const void *data, size_t l
 static inline const char *write_tmp_str(const char *name, const char *s)
 {
 	return write_tmp(name, s, strlen(s));
+}
+
+/* An open reader of path (format NULL: probed); fails the test otherwise. */
+static inline struct trc_reader *open_ok(const char *path, const char *format)
+{
+	struct trc_reader *r = NULL;
+	struct jv_diag d;
+	jv_diag_clear(&d);
+	int rc = trc_open(path, format, &r, &d);
+	ck_assert_msg(rc == 0, "%s: %s", path, d.msg);
+	return r;
 }
 
 /* Read a whole trace (format NULL: probed), keeping the first max records
