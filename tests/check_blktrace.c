@@ -350,13 +350,6 @@ START_TEST(test_queue_issue_complete_latency)
 }
 END_TEST
 
-/* An expected figure of a read; unset ones are not checked. */
-struct want {
-	int on;
-	int64_t v;
-};
-#define W(v) { 1, (v) }
-
 /* Whole-trace reads of generated blkparse text and the figures they give. */
 static const struct engine_case {
 	const char *what, *file, *text;

@@ -14,8 +14,17 @@
 
 #include "check_tmpdir.h"
 
+#include <stdint.h>
+
 #include "base/jv_err.h"
 #include "traces/trc.h"
+
+/* An expected figure in a table of cases; unset ones are not checked. */
+struct want {
+	int on;
+	int64_t v;
+};
+#define W(v) { 1, (v) }
 
 /* A TCase whose tests each get a fresh temporary directory. */
 static inline TCase *tmp_tcase(const char *name)
