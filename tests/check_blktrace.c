@@ -832,10 +832,7 @@ START_TEST(test_binary_errors)
 	int rc = s.open_rc ? s.open_rc : s.rc;
 	ck_assert_msg(rc == bin_errors[i].err, "case %d: rc %d (%s)", i, rc, s.d.msg);
 	ck_assert_int_eq(s.open_rc != 0, bin_errors[i].at_open);
-	char want[512];
-	snprintf(want, sizeof want, "%s: %s", p, bin_errors[i].msg);
-	ck_assert_msg(strncmp(s.d.msg, want, strlen(want)) == 0,
-		      "case %d:\n got  %s\n want %s", i, s.d.msg, want);
+	assert_msg_at(name, s.d.msg, p, 0, bin_errors[i].msg);
 }
 END_TEST
 
@@ -847,10 +844,8 @@ START_TEST(test_binary_sector_out_of_range)
 	struct sum s;
 	read_all(p, NULL, 0, &s);
 	ck_assert_int_eq(s.rc, JV_ERANGE);
-	char want[256];
-	snprintf(want, sizeof want, "%s: byte offset 0: sector: out of range "
-		 "1152921504606846976", p);
-	ck_assert_msg(strncmp(s.d.msg, want, strlen(want)) == 0, "%s", s.d.msg);
+	assert_msg_at("sector", s.d.msg, p, 0,
+		      "byte offset 0: sector: out of range 1152921504606846976");
 }
 END_TEST
 

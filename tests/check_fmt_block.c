@@ -813,17 +813,10 @@ START_TEST(test_text_errors)
 	const char *path = write_tmp(name, c->content, strlen(c->content));
 	struct got g;
 	read_all(path, c->format, &g);
-	char prefix[600];
-	if (c->line > 0)
-		snprintf(prefix, sizeof prefix, "%s:%ld: ", path, c->line);
-	else
-		snprintf(prefix, sizeof prefix, "%s: ", path);
 	ck_assert_msg(g.rc == c->code, "case %d (%s): rc %d (%s), want %d",
 		      _i, c->format, g.rc, g.d.msg, c->code);
 	ck_assert_int_eq(g.d.err, c->code);
-	ck_assert_msg(strncmp(g.d.msg, prefix, strlen(prefix)) == 0,
-		      "case %d: '%s' does not start with '%s'", _i, g.d.msg,
-		      prefix);
+	assert_msg_at(c->content, g.d.msg, path, c->line, "");
 	ck_assert_msg(strstr(g.d.msg, c->frag) != NULL,
 		      "case %d: '%s' lacks '%s'", _i, g.d.msg, c->frag);
 }
@@ -973,13 +966,9 @@ START_TEST(test_vscsi_errors)
 	const char *path = write_tmp(name, b, n);
 	struct got g;
 	read_all(path, "vscsi", &g);
-	char want[700];
-	snprintf(want, sizeof want, "%s: %s", path, bin_errors[_i].msg);
 	ck_assert_msg(g.rc == bin_errors[_i].code, "case %s: rc %d (%s)",
 		      bin_errors[_i].what, g.rc, g.d.msg);
-	ck_assert_msg(strncmp(g.d.msg, want, strlen(want)) == 0,
-		      "case %s: '%s' does not start with '%s'",
-		      bin_errors[_i].what, g.d.msg, want);
+	assert_msg_at(bin_errors[_i].what, g.d.msg, path, 0, bin_errors[_i].msg);
 }
 END_TEST
 

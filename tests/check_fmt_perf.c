@@ -54,13 +54,7 @@ static void expect_error(const char *content, size_t len, const char *fmt,
 	int rc = read_trace(path, fmt, NULL, 0, &n, &d);
 	ck_assert_msg(rc == code, "expected %s, got %s (%s) for:\n%s",
 		      jv_errname(code), jv_errname(rc), d.msg, content);
-	char want[600];
-	if (line > 0)
-		snprintf(want, sizeof want, "%s:%ld: ", path, line);
-	else
-		snprintf(want, sizeof want, "%s: ", path);
-	ck_assert_msg(strncmp(d.msg, want, strlen(want)) == 0,
-		      "message '%s' does not start with '%s'", d.msg, want);
+	assert_msg_at(content, d.msg, path, line, "");
 	ck_assert_msg(strstr(d.msg, frag) != NULL,
 		      "message '%s' lacks '%s'", d.msg, frag);
 }

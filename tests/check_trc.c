@@ -572,14 +572,7 @@ START_TEST(test_error_case)
 	ck_assert_msg(rc == c->err, "%s: rc %s, want %s (%s)", c->name,
 		      jv_errname(rc), jv_errname(c->err), d.msg);
 	ck_assert_int_eq(d.err, c->err);
-	char want[600];
-	if (c->line > 0)
-		snprintf(want, sizeof want, "%s:%ld: %s", path, c->line,
-			 c->fragment);
-	else
-		snprintf(want, sizeof want, "%s: %s", path, c->fragment);
-	ck_assert_msg(strncmp(d.msg, want, strlen(want)) == 0,
-		      "%s:\n got  '%s'\n want '%s...'", c->name, d.msg, want);
+	assert_msg_at(c->name, d.msg, path, c->line, c->fragment);
 }
 END_TEST
 

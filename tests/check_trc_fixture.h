@@ -50,6 +50,20 @@ static inline const char *write_tmp_str(const char *name, const char *s)
 	return write_tmp(name, s, strlen(s));
 }
 
+/* msg starts with "PATH:LINE: TEXT" (line 0: "PATH: TEXT"); what names the
+ * case in the failure message. */
+static inline void assert_msg_at(const char *what, const char *msg, const char *path, long line,
+				 const char *text)
+{
+	char want[700];
+	if (line > 0)
+		snprintf(want, sizeof want, "%s:%ld: %s", path, line, text);
+	else
+		snprintf(want, sizeof want, "%s: %s", path, text);
+	ck_assert_msg(strncmp(msg, want, strlen(want)) == 0, "%s:\n got  '%s'\n want '%s...'", what,
+		      msg, want);
+}
+
 /* An open reader of path (format NULL: probed); fails the test otherwise. */
 static inline struct trc_reader *open_ok(const char *path, const char *format)
 {
