@@ -255,14 +255,7 @@ START_TEST(test_keks_comm_from_notify)
 	struct trc_record rec;
 	while (trc_next(r, &rec, &d) == 1)
 		;
-	int found = 0;
-	for (int i = 0; i < trc_n_vms(r); i++)
-		if (strcmp(trc_vm_name(r, i), "899") == 0) {
-			ck_assert_str_eq(trc_vm_attrs(r, i),
-					 "pid=899,comm=z_wr_int_1,device=8:52");
-			found = 1;
-		}
-	ck_assert(found);
+	assert_vm_attrs_of(r, "899", "pid=899,comm=z_wr_int_1,device=8:52");
 	trc_close(r);
 }
 END_TEST

@@ -120,12 +120,8 @@ static void assert_vm_attrs(const char *path, const char *format, int64_t unit,
 	ck_assert_int_eq(trc_open_opts(path, format, &oo, &r, &d), 0);
 	while (trc_next(r, &rec, &d) == 1)
 		;
-	char out[64] = "";
-	for (int i = 0; i < trc_n_vms(r); i++)
-		if (strcmp(trc_vm_name(r, i), vm) == 0)
-			snprintf(out, sizeof out, "%s", trc_vm_attrs(r, i));
+	assert_vm_attrs_of(r, vm, want);
 	trc_close(r);
-	ck_assert_str_eq(out, want);
 }
 
 static void assert_rec(const struct got *g, int i, int64_t t, const char *vm,

@@ -321,13 +321,7 @@ START_TEST(stat_fixture_records)
 	ck_assert_msg(rc == 0, "%s: %s", f->file, d.msg);
 	ck_assert_int_eq(n, f->n_rec);
 	ck_assert_uint_eq(trc_skipped(r, NULL), f->skipped);
-	int found = 0;
-	for (int v = 0; v < trc_n_vms(r); v++)
-		if (strcmp(trc_vm_name(r, v), f->attrs_vm) == 0) {
-			ck_assert_str_eq(trc_vm_attrs(r, v), f->attrs);
-			found = 1;
-		}
-	ck_assert(found);
+	assert_vm_attrs_of(r, f->attrs_vm, f->attrs);
 	trc_close(r);
 }
 END_TEST
@@ -566,14 +560,7 @@ START_TEST(script_real_samples)
 		ck_assert_uint_eq(last[c][1], want[c][1] * period);
 	}
 	ck_assert_int_eq(trc_n_vms(r), 5);
-	int found = 0;
-	for (int v = 0; v < trc_n_vms(r); v++)
-		if (strcmp(trc_vm_name(r, v), "21796") == 0) {
-			ck_assert_str_eq(trc_vm_attrs(r, v),
-					 "pid=21796,comm=noploop");
-			found = 1;
-		}
-	ck_assert(found);
+	assert_vm_attrs_of(r, "21796", "pid=21796,comm=noploop");
 	ck_assert_uint_eq(trc_skipped(r, NULL), 0);
 	trc_close(r);
 }
@@ -639,13 +626,7 @@ START_TEST(script_fixture_records)
 	ck_assert_uint_eq(trc_skipped(r, &why), f->skipped);
 	if (f->skipped)
 		ck_assert_ptr_nonnull(strstr(why, "other than counter samples"));
-	int found = 0;
-	for (int v = 0; v < trc_n_vms(r); v++)
-		if (strcmp(trc_vm_name(r, v), f->attrs_vm) == 0) {
-			ck_assert_str_eq(trc_vm_attrs(r, v), f->attrs);
-			found = 1;
-		}
-	ck_assert(found);
+	assert_vm_attrs_of(r, f->attrs_vm, f->attrs);
 	trc_close(r);
 }
 END_TEST

@@ -75,6 +75,17 @@ static inline struct trc_reader *open_ok(const char *path, const char *format)
 	return r;
 }
 
+/* The VM named vm of reader r has the mapping keys want. */
+static inline void assert_vm_attrs_of(struct trc_reader *r, const char *vm, const char *want)
+{
+	for (int v = 0; v < trc_n_vms(r); v++)
+		if (strcmp(trc_vm_name(r, v), vm) == 0) {
+			ck_assert_str_eq(trc_vm_attrs(r, v), want);
+			return;
+		}
+	ck_abort_msg("no VM '%s'", vm);
+}
+
 /* Read a whole trace (format NULL: probed), keeping the first max records
  * in recs (may be NULL). Returns the final rc (0 at the end of the file,
  * else the error with d filled); *n is the number of records. */
