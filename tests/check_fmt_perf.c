@@ -373,10 +373,10 @@ START_TEST(stat_generated_ok)
 	trc_close(r);
 
 	/* 18 events: the last two are skipped and counted */
-	size_t at = 0;
+	size_t len = 0;
 	for (int t = 1; t <= 2; t++)
 		for (int e = 0; e < 18; e++)
-			at += (size_t)snprintf(buf + at, sizeof buf - at,
+			len += (size_t)snprintf(buf + len, sizeof buf - len,
 					       "%d.0,%d,,e%d,1,100.00\n", t, e, e);
 	p = write_tmp_str("many.csv", buf);
 	r = open_ok(p, "perf-stat");
@@ -492,19 +492,19 @@ END_TEST
 /* Limits: more than 256 distinct events, an event name over 200 bytes. */
 START_TEST(stat_error_limits)
 {
-	size_t cap = 64 * 1024, at = 0;
+	size_t cap = 64 * 1024, len = 0;
 	char *buf = malloc(cap);
 	ck_assert_ptr_nonnull(buf);
 	for (int e = 0; e <= 256; e++)
-		at += (size_t)snprintf(buf + at, cap - at,
+		len += (size_t)snprintf(buf + len, cap - len,
 				       "1.0,1,,event%d,1,100.00\n", e);
-	expect_error(buf, at, "perf-stat", JV_ELIMIT, 257,
+	expect_error(buf, len, "perf-stat", JV_ELIMIT, 257,
 		     "more than 256 distinct events");
 	char name[260];
 	memset(name, 'n', 250);
 	name[250] = '\0';
-	at = (size_t)snprintf(buf, cap, "1.0,1,,%s,1,100.00\n", name);
-	expect_error(buf, at, "perf-stat", JV_ELIMIT, 1,
+	len = (size_t)snprintf(buf, cap, "1.0,1,,%s,1,100.00\n", name);
+	expect_error(buf, len, "perf-stat", JV_ELIMIT, 1,
 		     "name longer than 200 bytes");
 	free(buf);
 }
@@ -636,9 +636,9 @@ END_TEST
 START_TEST(script_generated_ok)
 {
 	char buf[4096];
-	size_t at = 0;
+	size_t len = 0;
 	for (int e = 0; e < 18; e++)
-		at += (size_t)snprintf(buf + at, sizeof buf - at,
+		len += (size_t)snprintf(buf + len, sizeof buf - len,
 				       "a 1 [000] 1.%06d: 10 ev%d:\n", e, e);
 	const char *p = write_tmp_str("many.txt", buf);
 	struct trc_reader *r = open_ok(p, "perf-script");
