@@ -12,6 +12,7 @@
  * engine's rules (attribution, completion matching, skips, names) and
  * every error class on small generated inputs.
  */
+#define _XOPEN_SOURCE 700 /* nftw (check_tmpdir.h) */
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +24,9 @@
 
 #include "traces/trc.h"
 
+#define CK_TMP_PREFIX "check_blktrace"
+#include "check_trc_fixture.h"
+
 #ifndef JV_FIXTURES
 #define JV_FIXTURES "tests/fixtures"
 #endif
@@ -33,47 +37,11 @@
 #define LEVELDB FX "leveldb_ramdisk_blkparse.txt"
 
 #define WARN_B 8192
-#define MAX_TMP 16
 #define HDR_B 48
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static char tmp_dir[64];
-static char tmp_files[MAX_TMP][256];
-static int n_tmp;
-
-static void setup(void)
-{
-	strcpy(tmp_dir, "/tmp/check_blktrace-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
-	n_tmp = 0;
-}
-
-static void teardown(void)
-{
-	for (int i = 0; i < n_tmp; i++)
-		unlink(tmp_files[i]);
-	rmdir(tmp_dir);
-}
-
-static const char *tmp_write(const char *name, const void *data, size_t n)
-{
-	ck_assert_int_lt(n_tmp, MAX_TMP);
-	char *p = tmp_files[n_tmp++];
-	snprintf(p, sizeof tmp_files[0], "%s/%s", tmp_dir, name);
-	FILE *f = fopen(p, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, n, f), n);
-	fclose(f);
-	return p;
-}
-
-static const char *tmp_text(const char *name, const char *text)
-{
-	return tmp_write(name, text, strlen(text));
-}
-
-static unsigned char *slurp(const char *path, size_t *n)
+static unsigned char *slurp_n(const char *path, size_t *n)
 {
 	FILE *f = fopen(path, "rb");
 	ck_assert_ptr_nonnull(f);
@@ -213,11 +181,9 @@ END_TEST
 
 START_TEST(test_nvme_binary_names)
 {
-	struct trc_reader *r;
-	struct jv_diag d;
+	struct trc_reader *r = open_ok(NVME_BIN, "blktrace");
+	struct jv_diag d = { 0 };
 	struct trc_record rec;
-	jv_diag_clear(&d);
-	ck_assert_int_eq(trc_open(NVME_BIN, "blktrace", &r, &d), 0);
 	ck_assert_int_eq(trc_next(r, &rec, &d), 1);
 	ck_assert_str_eq(trc_vm_name(r, rec.u.blk.vm), "21279");
 	/* no notify record for 21279 in the capture: no comm */
@@ -284,21 +250,12 @@ END_TEST
 
 START_TEST(test_keks_comm_from_notify)
 {
-	struct trc_reader *r;
-	struct jv_diag d;
-	jv_diag_clear(&d);
-	ck_assert_int_eq(trc_open(KEKS, NULL, &r, &d), 0);
+	struct trc_reader *r = open_ok(KEKS, NULL);
+	struct jv_diag d = { 0 };
 	struct trc_record rec;
 	while (trc_next(r, &rec, &d) == 1)
 		;
-	int found = 0;
-	for (int i = 0; i < trc_n_vms(r); i++)
-		if (strcmp(trc_vm_name(r, i), "899") == 0) {
-			ck_assert_str_eq(trc_vm_attrs(r, i),
-					 "pid=899,comm=z_wr_int_1,device=8:52");
-			found = 1;
-		}
-	ck_assert(found);
+	assert_vm_attrs_of(r, "899", "pid=899,comm=z_wr_int_1,device=8:52");
 	trc_close(r);
 }
 END_TEST
@@ -307,8 +264,8 @@ START_TEST(test_keks_other_name_is_one_file)
 {
 	/* a name without the .blktrace.N pattern is one input: CPU 3 only */
 	size_t n;
-	unsigned char *b = slurp(KEKS ".blktrace.3", &n);
-	const char *p = tmp_write("cpu3.bin", b, n);
+	unsigned char *b = slurp_n(KEKS ".blktrace.3", &n);
+	const char *p = write_tmp("cpu3.bin", b, n);
 	free(b);
 	struct sum s;
 	read_all(p, NULL, 0, &s);
@@ -364,16 +321,14 @@ END_TEST
 
 START_TEST(test_queue_issue_complete_latency)
 {
-	const char *p = tmp_text("qdc.txt",
+	const char *p = write_tmp_str("qdc.txt",
 		L("8,0", "0", "1", "0.000001000", "77", "Q", "R", "100 + 8 [fio]")
 		L("8,0", "0", "2", "0.000001500", "77", "G", "R", "100 + 8 [fio]")
 		L("8,0", "0", "3", "0.000002000", "77", "D", "R", "100 + 8 [fio]")
 		L("8,0", "0", "4", "0.000009000", "0", "C", "R", "100 + 8 [0]"));
-	struct trc_reader *r;
-	struct jv_diag d;
+	struct trc_reader *r = open_ok(p, "blkparse");
+	struct jv_diag d = { 0 };
 	struct trc_record rec;
-	jv_diag_clear(&d);
-	ck_assert_int_eq(trc_open(p, "blkparse", &r, &d), 0);
 	ck_assert_int_eq(trc_next(r, &rec, &d), 1);
 	ck_assert_int_eq(rec.line, 1);
 	ck_assert_int_eq(rec.u.blk.t_ns, 0);
@@ -388,102 +343,126 @@ START_TEST(test_queue_issue_complete_latency)
 }
 END_TEST
 
-START_TEST(test_issue_fallback_warns)
-{
-	const char *p = tmp_text("dc.txt",
-		L("8,16", "1", "1", "1.000000000", "5", "D", "W", "8 + 8 [kw]")
-		L("8,16", "1", "2", "1.000000100", "5", "D", "WS", "64 + 16 [kw]")
-		L("8,16", "1", "3", "1.000000500", "0", "C", "W", "8 + 8 [0]")
-		L("8,16", "1", "4", "1.000000900", "0", "C", "WS", "64 + 16 [0]"));
-	struct sum s;
-	read_all(p, NULL, 0, &s);
-	ck_assert_int_eq(s.rc, 0);
-	ck_assert_int_eq(s.n, 2);
-	ck_assert_int_eq(s.writes, 2);
-	ck_assert_int_eq(s.with_lat, 2);
-	ck_assert_int_eq(s.lat_sum, 500 + 800);
-	ck_assert_int_eq(s.last_t, 100);
-	ck_assert_ptr_nonnull(strstr(s.warn, "no queue (Q) events: 2 requests"));
-}
-END_TEST
+/* Whole-trace reads of generated blkparse text and the figures they give. */
+static const struct engine_case {
+	const char *what, *file, *text;
+	struct want rc, n, writes, with_lat, lat_sum, bytes, last_t, sorted,
+		skipped;
+	const char *warn;        /* fragment of the warnings */
+	const char *skip_reason; /* the whole reason */
+	const char *msg;         /* fragment of the error */
+} engine_cases[] = {
+	{ "issue fallback warns", "dc.txt",
+	  L("8,16", "1", "1", "1.000000000", "5", "D", "W", "8 + 8 [kw]")
+	  L("8,16", "1", "2", "1.000000100", "5", "D", "WS", "64 + 16 [kw]")
+	  L("8,16", "1", "3", "1.000000500", "0", "C", "W", "8 + 8 [0]")
+	  L("8,16", "1", "4", "1.000000900", "0", "C", "WS", "64 + 16 [0]"),
+	  .rc = W(0), .n = W(2), .writes = W(2), .with_lat = W(2),
+	  .lat_sum = W(500 + 800), .last_t = W(100),
+	  .warn = "no queue (Q) events: 2 requests" },
+	{ "completion only warns", "c.txt",
+	  L("1,0", "15", "1", "0.500000000", "9", "C", "WS", "10 + 1 [0]")
+	  L("1,0", "13", "1", "0.400000000", "9", "C", "W", "11 + 2 [0]"),
+	  .rc = W(0), .n = W(2), .with_lat = W(0), .bytes = W(512 * 3),
+	  .sorted = W(1), /* CPU 13's line came second but is earlier */
+	  .last_t = W(100000000), .warn = "only completion (C) events: 2 " },
+	{ "back merge chain completes both", "merge.txt",
+	  L("8,0", "0", "1", "0.000001000", "7", "Q", "W", "100 + 8 [dd]")
+	  L("8,0", "0", "2", "0.000002000", "7", "Q", "W", "108 + 8 [dd]")
+	  L("8,0", "0", "3", "0.000002100", "7", "M", "W", "108 + 8 [dd]")
+	  L("8,0", "0", "4", "0.000003000", "7", "D", "W", "100 + 16 [dd]")
+	  L("8,0", "0", "5", "0.000010000", "0", "C", "W", "100 + 16 [0]"),
+	  .n = W(2), .with_lat = W(2), .lat_sum = W(9000 + 8000) },
+	{ "requeue is not a new request", "requeue.txt",
+	  L("8,0", "0", "1", "0.000001000", "7", "D", "R", "100 + 8 [a]")
+	  L("8,0", "0", "2", "0.000002000", "7", "R", "R", "100 + 8 [0]")
+	  L("8,0", "0", "3", "0.000003000", "7", "D", "R", "100 + 8 [a]")
+	  L("8,0", "0", "4", "0.000005000", "0", "C", "R", "100 + 8 [0]")
+	  L("8,0", "0", "5", "0.000006000", "7", "D", "R", "100 + 8 [a]"),
+	  .n = W(2), /* the re-issue is the same request */
+	  .with_lat = W(1), .lat_sum = W(4000) },
+	{ "same sector twice displaces", "twice.txt",
+	  L("8,0", "0", "1", "0.000001000", "7", "Q", "W", "100 + 8 [a]")
+	  L("8,0", "0", "2", "0.000002000", "7", "Q", "W", "100 + 8 [a]")
+	  L("8,0", "0", "3", "0.000005000", "0", "C", "W", "100 + 8 [0]"),
+	  .n = W(2), .with_lat = W(1), .lat_sum = W(3000) /* the newer one */ },
+	{ "no completion within timeout", "timeout.txt",
+	  L("8,0", "0", "1", "0.000000000", "7", "Q", "R", "100 + 8 [a]")
+	  L("8,0", "0", "2", "40.000000000", "7", "Q", "R", "200 + 8 [a]")
+	  L("8,0", "0", "3", "40.000001000", "0", "C", "R", "200 + 8 [0]")
+	  L("8,0", "0", "4", "42.000000000", "0", "C", "R", "100 + 8 [0]"),
+	  .n = W(2), .with_lat = W(1), /* the first gave up after 30 s */
+	  .lat_sum = W(1000),
+	  .warn = "1 requests without latency: no completion within 30 s" },
+	{ "skips counted", "skips.txt",
+	  L("8,0", "0", "1", "0.000001000", "7", "Q", "DS", "100 + 8 [a]")
+	  L("8,0", "0", "2", "0.000002000", "7", "Q", "FWS", "[a]")
+	  L("8,0", "0", "3", "0.000003000", "7", "Q", "N", "[a]")
+	  L("8,0", "0", "4", "0.000004000", "7", "Q", "R", "36 (12 00 00 00 24 00) [smartctl]")
+	  L("8,0", "0", "5", "0.000005000", "7", "Q", "FWFS", "300 + 8 [a]")
+	  L("8,0", "0", "6", "0.000006000", "7", "Q", "WFS", "400 + 8 [a]"),
+	  .rc = W(0), .n = W(2), /* a flush with data and a FUA write */
+	  .writes = W(2), .skipped = W(4),
+	  .skip_reason = "discard 1, flush 1, no-data 1, pass-through 1" },
+	{ "summary stops events", "summary.txt",
+	  L("8,0", "0", "1", "0.000001000", "7", "Q", "R", "0 + 8 [a]")
+	  "CPU0 (8,0):\n"
+	  " Reads Queued:           1,        4KiB\n"
+	  L("8,0", "0", "2", "0.000002000", "7", "Q", "R", "8 + 8 [a]"),
+	  .rc = W(JV_EPARSE),
+	  .msg = "summary.txt:4: event line after the summary that starts at line 2" },
+	{ "ignored actions and variants", "variants.txt",
+	  L("259,0", "1", "1", "0.000000000", "21279", "A", "RA",
+	    "2348060440 + 8 <- (259,3) 2345510680")
+	  L("259,0", "1", "2", "0.000000184", "21279", "Q", "RA",
+	    "2348060440 + 8 [(null)]")
+	  L("259,0", "1", "3", "0.000001100", "21279", "P", "N", "[(null)]")
+	  L("259,0", "1", "4", "0.000001290", "21279", "U", "N", "[(null)] 1")
+	  L("259,0", "1", "5", "0.000001300", "21279", "UT", "N", "[(null)] 1")
+	  L("259,0", "1", "6", "0.000001400", "21279", "X", "R", "5 / 9 [a]")
+	  L("259,0", "1", "0", "0.000001500", "0", "m", "N", "cfq schedule dispatch")
+	  L("259,0", "1", "-2", "0.000001676", "21279", "D", "RA",
+	    "2348060440 + 8 [(null)]")
+	  L("259,0", "1", "7", "0.000056992", "0", "C", "RA",
+	    "2348060440 + 8 (   55316) [0]"),
+	  .rc = W(0), .n = W(1), .lat_sum = W(56992 - 184) },
+};
 
-START_TEST(test_completion_only_warns)
+/* Each checked figure of s against c; one assertion, on the first
+ * difference. */
+static void check_sum(const struct engine_case *c, const struct sum *s)
 {
-	const char *p = tmp_text("c.txt",
-		L("1,0", "15", "1", "0.500000000", "9", "C", "WS", "10 + 1 [0]")
-		L("1,0", "13", "1", "0.400000000", "9", "C", "W", "11 + 2 [0]"));
-	struct sum s;
-	read_all(p, NULL, 0, &s);
-	ck_assert_int_eq(s.rc, 0);
-	ck_assert_int_eq(s.n, 2);
-	ck_assert_int_eq(s.with_lat, 0);
-	ck_assert_int_eq(s.bytes, 512 * 3);
-	ck_assert(s.sorted); /* CPU 13's line came second but is earlier */
-	ck_assert_int_eq(s.last_t, 100000000);
-	ck_assert_ptr_nonnull(strstr(s.warn, "only completion (C) events: 2 "));
+	const struct {
+		const char *name;
+		int64_t got;
+		struct want want;
+	} f[] = {
+		{ "rc", s->rc, c->rc }, { "n", s->n, c->n },
+		{ "writes", s->writes, c->writes },
+		{ "with_lat", s->with_lat, c->with_lat },
+		{ "lat_sum", s->lat_sum, c->lat_sum }, { "bytes", s->bytes, c->bytes },
+		{ "last_t", s->last_t, c->last_t }, { "sorted", s->sorted, c->sorted },
+		{ "skipped", (int64_t)s->skipped, c->skipped },
+	};
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+		if (f[i].want.on && f[i].got != f[i].want.v)
+			ck_abort_msg("%s: %s %" PRId64 ", expected %" PRId64 " (%s)",
+				     c->what, f[i].name, f[i].got, f[i].want.v, s->d.msg);
+	if (c->warn && !strstr(s->warn, c->warn))
+		ck_abort_msg("%s: warnings '%s' lack '%s'", c->what, s->warn, c->warn);
+	if (c->skip_reason && strcmp(s->skip_reason, c->skip_reason) != 0)
+		ck_abort_msg("%s: skip reason '%s', expected '%s'", c->what,
+			     s->skip_reason, c->skip_reason);
+	if (c->msg && !strstr(s->d.msg, c->msg))
+		ck_abort_msg("%s: error '%s' lacks '%s'", c->what, s->d.msg, c->msg);
 }
-END_TEST
 
-START_TEST(test_back_merge_chain_completes_both)
+START_TEST(test_engine_cases)
 {
-	const char *p = tmp_text("merge.txt",
-		L("8,0", "0", "1", "0.000001000", "7", "Q", "W", "100 + 8 [dd]")
-		L("8,0", "0", "2", "0.000002000", "7", "Q", "W", "108 + 8 [dd]")
-		L("8,0", "0", "3", "0.000002100", "7", "M", "W", "108 + 8 [dd]")
-		L("8,0", "0", "4", "0.000003000", "7", "D", "W", "100 + 16 [dd]")
-		L("8,0", "0", "5", "0.000010000", "0", "C", "W", "100 + 16 [0]"));
+	const struct engine_case *c = &engine_cases[_i];
 	struct sum s;
-	read_all(p, NULL, 0, &s);
-	ck_assert_int_eq(s.n, 2);
-	ck_assert_int_eq(s.with_lat, 2);
-	ck_assert_int_eq(s.lat_sum, 9000 + 8000);
-}
-END_TEST
-
-START_TEST(test_requeue_is_not_a_new_request)
-{
-	const char *p = tmp_text("requeue.txt",
-		L("8,0", "0", "1", "0.000001000", "7", "D", "R", "100 + 8 [a]")
-		L("8,0", "0", "2", "0.000002000", "7", "R", "R", "100 + 8 [0]")
-		L("8,0", "0", "3", "0.000003000", "7", "D", "R", "100 + 8 [a]")
-		L("8,0", "0", "4", "0.000005000", "0", "C", "R", "100 + 8 [0]")
-		L("8,0", "0", "5", "0.000006000", "7", "D", "R", "100 + 8 [a]"));
-	struct sum s;
-	read_all(p, NULL, 0, &s);
-	ck_assert_int_eq(s.n, 2); /* the re-issue is the same request */
-	ck_assert_int_eq(s.with_lat, 1);
-	ck_assert_int_eq(s.lat_sum, 4000);
-}
-END_TEST
-
-START_TEST(test_same_sector_twice_displaces)
-{
-	const char *p = tmp_text("twice.txt",
-		L("8,0", "0", "1", "0.000001000", "7", "Q", "W", "100 + 8 [a]")
-		L("8,0", "0", "2", "0.000002000", "7", "Q", "W", "100 + 8 [a]")
-		L("8,0", "0", "3", "0.000005000", "0", "C", "W", "100 + 8 [0]"));
-	struct sum s;
-	read_all(p, NULL, 0, &s);
-	ck_assert_int_eq(s.n, 2);
-	ck_assert_int_eq(s.with_lat, 1);
-	ck_assert_int_eq(s.lat_sum, 3000); /* the newer one */
-}
-END_TEST
-
-START_TEST(test_no_completion_within_timeout)
-{
-	const char *p = tmp_text("timeout.txt",
-		L("8,0", "0", "1", "0.000000000", "7", "Q", "R", "100 + 8 [a]")
-		L("8,0", "0", "2", "40.000000000", "7", "Q", "R", "200 + 8 [a]")
-		L("8,0", "0", "3", "40.000001000", "0", "C", "R", "200 + 8 [0]")
-		L("8,0", "0", "4", "42.000000000", "0", "C", "R", "100 + 8 [0]"));
-	struct sum s;
-	read_all(p, NULL, 0, &s);
-	ck_assert_int_eq(s.n, 2);
-	ck_assert_int_eq(s.with_lat, 1); /* the first gave up after 30 s */
-	ck_assert_int_eq(s.lat_sum, 1000);
-	ck_assert_ptr_nonnull(strstr(s.warn, "1 requests without latency: no "
-					     "completion within 30 s"));
+	read_all(write_tmp_str(c->file, c->text), NULL, 0, &s);
+	check_sum(c, &s);
 }
 END_TEST
 
@@ -495,7 +474,7 @@ START_TEST(test_inflight_overflow_counted)
 	for (int i = 0; i < N; i++)
 		w += sprintf(w, "8,0 0 %d 0.%09d 7 Q R %d + 8 [a]\n", i + 1, i,
 			     i * 8);
-	const char *p = tmp_write("overflow.txt", t, (size_t)(w - t));
+	const char *p = write_tmp("overflow.txt", t, (size_t)(w - t));
 	free(t);
 	struct sum s;
 	read_all(p, NULL, 0, &s);
@@ -505,26 +484,6 @@ START_TEST(test_inflight_overflow_counted)
 	ck_assert(s.sorted);
 	ck_assert_ptr_nonnull(strstr(s.warn, "100 requests without latency: more "
 					     "than 16384 requests waited"));
-}
-END_TEST
-
-START_TEST(test_skips_counted)
-{
-	const char *p = tmp_text("skips.txt",
-		L("8,0", "0", "1", "0.000001000", "7", "Q", "DS", "100 + 8 [a]")
-		L("8,0", "0", "2", "0.000002000", "7", "Q", "FWS", "[a]")
-		L("8,0", "0", "3", "0.000003000", "7", "Q", "N", "[a]")
-		L("8,0", "0", "4", "0.000004000", "7", "Q", "R", "36 (12 00 00 00 24 00) [smartctl]")
-		L("8,0", "0", "5", "0.000005000", "7", "Q", "FWFS", "300 + 8 [a]")
-		L("8,0", "0", "6", "0.000006000", "7", "Q", "WFS", "400 + 8 [a]"));
-	struct sum s;
-	read_all(p, NULL, 0, &s);
-	ck_assert_int_eq(s.rc, 0);
-	ck_assert_int_eq(s.n, 2); /* a flush with data and a FUA write */
-	ck_assert_int_eq(s.writes, 2);
-	ck_assert_uint_eq(s.skipped, 4);
-	ck_assert_str_eq(s.skip_reason,
-			 "discard 1, flush 1, no-data 1, pass-through 1");
 }
 END_TEST
 
@@ -546,12 +505,10 @@ START_TEST(test_process_names)
 			 cases[i].tail);
 		char name[32];
 		snprintf(name, sizeof name, "names%zu.txt", i);
-		const char *p = tmp_text(name, text);
-		struct trc_reader *r;
-		struct jv_diag d;
+		const char *p = write_tmp_str(name, text);
+		struct trc_reader *r = open_ok(p, NULL);
+		struct jv_diag d = { 0 };
 		struct trc_record rec;
-		jv_diag_clear(&d);
-		ck_assert_int_eq(trc_open(p, NULL, &r, &d), 0);
 		ck_assert_int_eq(trc_next(r, &rec, &d), 1);
 		ck_assert_str_eq(trc_vm_attrs(r, rec.u.blk.vm), cases[i].attrs);
 		trc_close(r);
@@ -561,15 +518,13 @@ END_TEST
 
 START_TEST(test_devices_are_disks)
 {
-	const char *p = tmp_text("disks.txt",
+	const char *p = write_tmp_str("disks.txt",
 		L("8,16", "0", "1", "0.000001000", "7", "Q", "R", "0 + 8 [a]")
 		L("259,0", "0", "2", "0.000002000", "8", "Q", "W", "0 + 8 [b]")
 		L("8,16", "0", "3", "0.000003000", "8", "Q", "R", "8 + 8 [b]"));
-	struct trc_reader *r;
-	struct jv_diag d;
+	struct trc_reader *r = open_ok(p, NULL);
+	struct jv_diag d = { 0 };
 	struct trc_record rec;
-	jv_diag_clear(&d);
-	ck_assert_int_eq(trc_open(p, NULL, &r, &d), 0);
 	static const int disk[] = { 0, 1, 0 };
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(trc_next(r, &rec, &d), 1);
@@ -583,7 +538,7 @@ END_TEST
 
 START_TEST(test_cpus_out_of_order_within_window)
 {
-	const char *p = tmp_text("cpus.txt",
+	const char *p = write_tmp_str("cpus.txt",
 		"Input file sda.blktrace.0 added\n"
 		"Input file sda.blktrace.1 added\n"
 		L("8,0", "1", "1", "0.900000000", "7", "Q", "R", "0 + 8 [a]")
@@ -598,11 +553,9 @@ START_TEST(test_cpus_out_of_order_within_window)
 		"Throughput (R/W): 11165KiB/s / 0KiB/s\n"
 		"Events (8,0): 4 entries\n"
 		"Skips: 0 forward (0 -   0.0%)\n");
-	struct trc_reader *r;
-	struct jv_diag d;
+	struct trc_reader *r = open_ok(p, NULL);
+	struct jv_diag d = { 0 };
 	struct trc_record rec;
-	jv_diag_clear(&d);
-	ck_assert_int_eq(trc_open(p, NULL, &r, &d), 0);
 	ck_assert_str_eq(trc_format_name(r), "blkparse");
 	static const int64_t t[] = { 0, 400000000, 800000000, 900000000 };
 	static const long line[] = { 4, 6, 3, 5 };
@@ -618,7 +571,7 @@ END_TEST
 
 START_TEST(test_window_option)
 {
-	const char *p = tmp_text("window.txt",
+	const char *p = write_tmp_str("window.txt",
 		L("8,0", "1", "1", "3.000000000", "7", "Q", "R", "0 + 8 [a]")
 		L("8,0", "0", "1", "1.000000000", "8", "Q", "R", "8 + 8 [b]"));
 	struct sum s;
@@ -633,45 +586,6 @@ START_TEST(test_window_option)
 	read_all(p, NULL, -1, &s);
 	ck_assert_int_eq(s.open_rc, JV_EINVAL);
 	ck_assert_ptr_nonnull(strstr(s.d.msg, "reorder window: must be >= 0 ns"));
-}
-END_TEST
-
-START_TEST(test_summary_stops_events)
-{
-	const char *p = tmp_text("summary.txt",
-		L("8,0", "0", "1", "0.000001000", "7", "Q", "R", "0 + 8 [a]")
-		"CPU0 (8,0):\n"
-		" Reads Queued:           1,        4KiB\n"
-		L("8,0", "0", "2", "0.000002000", "7", "Q", "R", "8 + 8 [a]"));
-	struct sum s;
-	read_all(p, NULL, 0, &s);
-	ck_assert_int_eq(s.rc, JV_EPARSE);
-	ck_assert_ptr_nonnull(strstr(s.d.msg, "summary.txt:4: event line after the "
-					      "summary that starts at line 2"));
-}
-END_TEST
-
-START_TEST(test_ignored_actions_and_variants)
-{
-	const char *p = tmp_text("variants.txt",
-		L("259,0", "1", "1", "0.000000000", "21279", "A", "RA",
-		  "2348060440 + 8 <- (259,3) 2345510680")
-		L("259,0", "1", "2", "0.000000184", "21279", "Q", "RA",
-		  "2348060440 + 8 [(null)]")
-		L("259,0", "1", "3", "0.000001100", "21279", "P", "N", "[(null)]")
-		L("259,0", "1", "4", "0.000001290", "21279", "U", "N", "[(null)] 1")
-		L("259,0", "1", "5", "0.000001300", "21279", "UT", "N", "[(null)] 1")
-		L("259,0", "1", "6", "0.000001400", "21279", "X", "R", "5 / 9 [a]")
-		L("259,0", "1", "0", "0.000001500", "0", "m", "N", "cfq schedule dispatch")
-		L("259,0", "1", "-2", "0.000001676", "21279", "D", "RA",
-		  "2348060440 + 8 [(null)]")
-		L("259,0", "1", "7", "0.000056992", "0", "C", "RA",
-		  "2348060440 + 8 (   55316) [0]"));
-	struct sum s;
-	read_all(p, NULL, 0, &s);
-	ck_assert_int_eq(s.rc, 0);
-	ck_assert_int_eq(s.n, 1);
-	ck_assert_int_eq(s.lat_sum, 56992 - 184);
 }
 END_TEST
 
@@ -727,7 +641,7 @@ START_TEST(test_text_errors)
 	int i = _i;
 	char name[32];
 	snprintf(name, sizeof name, "err%d.txt", i);
-	const char *p = tmp_text(name, text_errors[i].text);
+	const char *p = write_tmp_str(name, text_errors[i].text);
 	struct sum s;
 	read_all(p, "blkparse", 0, &s);
 	int rc = s.open_rc ? s.open_rc : s.rc;
@@ -805,12 +719,10 @@ START_TEST(test_binary_notify_comm_and_cgroup)
 	n += put_q(b + n, 100, 64, 42);
 	n += put_q(b + n, 200, 128, 43);
 	n += put_c(b + n, 700, 64);
-	const char *p = tmp_write("notify.bin", b, n);
-	struct trc_reader *r;
-	struct jv_diag d;
+	const char *p = write_tmp("notify.bin", b, n);
+	struct trc_reader *r = open_ok(p, NULL);
+	struct jv_diag d = { 0 };
 	struct trc_record rec;
-	jv_diag_clear(&d);
-	ck_assert_int_eq(trc_open(p, NULL, &r, &d), 0);
 	ck_assert_int_eq(trc_next(r, &rec, &d), 1);
 	ck_assert_str_eq(trc_vm_attrs(r, rec.u.blk.vm), "pid=42,comm=fio,device=8:16");
 	ck_assert_int_eq(rec.u.blk.latency_ns, 600);
@@ -849,9 +761,9 @@ static void swap_events(unsigned char *b, size_t n)
 START_TEST(test_binary_other_byte_order)
 {
 	size_t n;
-	unsigned char *b = slurp(NVME_BIN, &n);
+	unsigned char *b = slurp_n(NVME_BIN, &n);
 	swap_events(b, n);
-	const char *p = tmp_write("swapped.bin", b, n);
+	const char *p = write_tmp("swapped.bin", b, n);
 	free(b);
 	ck_assert_int_eq(same_records(NVME_BIN, NULL, p, NULL), 963);
 }
@@ -889,7 +801,7 @@ START_TEST(test_binary_errors)
 {
 	int i = _i;
 	size_t n;
-	unsigned char *b = slurp(NVME_BIN, &n);
+	unsigned char *b = slurp_n(NVME_BIN, &n);
 	uint32_t u32;
 	uint16_t u16;
 	uint64_t u64;
@@ -906,17 +818,14 @@ START_TEST(test_binary_errors)
 	}
 	char name[32];
 	snprintf(name, sizeof name, "bin%d.bin", i);
-	const char *p = tmp_write(name, b, n);
+	const char *p = write_tmp(name, b, n);
 	free(b);
 	struct sum s;
 	read_all(p, "blktrace", 0, &s);
 	int rc = s.open_rc ? s.open_rc : s.rc;
 	ck_assert_msg(rc == bin_errors[i].err, "case %d: rc %d (%s)", i, rc, s.d.msg);
 	ck_assert_int_eq(s.open_rc != 0, bin_errors[i].at_open);
-	char want[512];
-	snprintf(want, sizeof want, "%s: %s", p, bin_errors[i].msg);
-	ck_assert_msg(strncmp(s.d.msg, want, strlen(want)) == 0,
-		      "case %d:\n got  %s\n want %s", i, s.d.msg, want);
+	assert_msg_at(name, s.d.msg, p, 0, bin_errors[i].msg);
 }
 END_TEST
 
@@ -924,14 +833,12 @@ START_TEST(test_binary_sector_out_of_range)
 {
 	unsigned char b[256];
 	size_t n = put_q(b, 5, 1ull << 60, 1);
-	const char *p = tmp_write("sector.bin", b, n);
+	const char *p = write_tmp("sector.bin", b, n);
 	struct sum s;
 	read_all(p, NULL, 0, &s);
 	ck_assert_int_eq(s.rc, JV_ERANGE);
-	char want[256];
-	snprintf(want, sizeof want, "%s: byte offset 0: sector: out of range "
-		 "1152921504606846976", p);
-	ck_assert_msg(strncmp(s.d.msg, want, strlen(want)) == 0, "%s", s.d.msg);
+	assert_msg_at("sector", s.d.msg, p, 0,
+		      "byte offset 0: sector: out of range 1152921504606846976");
 }
 END_TEST
 
@@ -940,7 +847,7 @@ START_TEST(test_binary_time_backwards_beyond_window)
 	unsigned char b[256];
 	size_t n = put_q(b, 5000000000ull, 8, 1);
 	n += put_q(b + n, 1000000000ull, 16, 1);
-	const char *p = tmp_write("back.bin", b, n);
+	const char *p = write_tmp("back.bin", b, n);
 	struct sum s;
 	read_all(p, NULL, 0, &s);
 	ck_assert_int_eq(s.rc, JV_EORDER);
@@ -954,11 +861,11 @@ END_TEST
 
 START_TEST(test_binary_empty_file_and_directory)
 {
-	const char *p = tmp_write("empty.bin", "", 0);
+	const char *p = write_tmp("empty.bin", "", 0);
 	struct sum s;
 	read_all(p, "blktrace", 0, &s);
 	ck_assert_int_eq(s.open_rc, JV_EEMPTY);
-	read_all(tmp_dir, "blktrace", 0, &s);
+	read_all(base, "blktrace", 0, &s);
 	ck_assert_int_ne(s.open_rc, 0);
 }
 END_TEST
@@ -971,16 +878,14 @@ START_TEST(test_siblings_first_empty_and_gaps)
 	n1 += put_c(b1 + n1, 2500, 16);
 	size_t n3 = put_q(b3, 1000, 16, 2);
 	n3 += put_c(b3 + n3, 3000, 8);
-	tmp_write("dev.blktrace.0", "", 0);
-	tmp_write("dev.blktrace.1", b1, n1);
-	tmp_write("dev.blktrace.3", b3, n3);
-	char base[128];
-	snprintf(base, sizeof base, "%s/dev", tmp_dir);
-	struct trc_reader *r;
-	struct jv_diag d;
+	write_tmp("dev.blktrace.0", "", 0);
+	write_tmp("dev.blktrace.1", b1, n1);
+	write_tmp("dev.blktrace.3", b3, n3);
+	char prefix[128];
+	snprintf(prefix, sizeof prefix, "%s/dev", base);
+	struct trc_reader *r = open_ok(prefix, NULL);
+	struct jv_diag d = { 0 };
 	struct trc_record rec;
-	jv_diag_clear(&d);
-	ck_assert_int_eq(trc_open(base, NULL, &r, &d), 0);
 	ck_assert_str_eq(trc_format_name(r), "blktrace");
 	ck_assert_int_eq(trc_next(r, &rec, &d), 1);
 	ck_assert_str_eq(trc_vm_name(r, rec.u.blk.vm), "2"); /* cpu3, t 1000 */
@@ -993,14 +898,14 @@ START_TEST(test_siblings_first_empty_and_gaps)
 	trc_close(r);
 	/* naming the empty member works the same */
 	char p0[160];
-	snprintf(p0, sizeof p0, "%s/dev.blktrace.0", tmp_dir);
+	snprintf(p0, sizeof p0, "%s/dev.blktrace.0", base);
 	struct sum s;
 	read_all(p0, NULL, 0, &s);
 	ck_assert_int_eq(s.rc, 0);
 	ck_assert_int_eq(s.n, 2);
 	/* a missing prefix with no per-CPU files is "cannot open" */
-	snprintf(base, sizeof base, "%s/nothing", tmp_dir);
-	read_all(base, NULL, 0, &s);
+	snprintf(prefix, sizeof prefix, "%s/nothing", base);
+	read_all(prefix, NULL, 0, &s);
 	ck_assert_int_eq(s.open_rc, JV_ENOENT);
 	ck_assert_ptr_nonnull(strstr(s.d.msg, "nothing: cannot open"));
 }
@@ -1009,7 +914,7 @@ END_TEST
 START_TEST(test_probe_does_not_claim_others)
 {
 	/* a native blk CSV is not taken by the blkparse probe */
-	const char *p = tmp_text("native.csv",
+	const char *p = write_tmp_str("native.csv",
 		"# joulevisor blk v1\nt_ns,vm,op,offset_b,size_b\n0,a,R,0,4096\n");
 	struct sum s;
 	read_all(p, NULL, 0, &s);
@@ -1025,8 +930,7 @@ END_TEST
 static Suite *blktrace_suite(void)
 {
 	Suite *s = suite_create("blktrace");
-	TCase *g = tcase_create("golden");
-	tcase_add_checked_fixture(g, setup, teardown);
+	TCase *g = tmp_tcase("golden");
 	tcase_set_timeout(g, 30);
 	tcase_add_test(g, test_nvme_binary_golden);
 	tcase_add_test(g, test_nvme_binary_names);
@@ -1039,34 +943,24 @@ static Suite *blktrace_suite(void)
 	tcase_add_test(g, test_leveldb_large_window_imports_completions);
 	suite_add_tcase(s, g);
 
-	TCase *e = tcase_create("engine");
-	tcase_add_checked_fixture(e, setup, teardown);
+	TCase *e = tmp_tcase("engine");
 	tcase_set_timeout(e, 30);
 	tcase_add_test(e, test_queue_issue_complete_latency);
-	tcase_add_test(e, test_issue_fallback_warns);
-	tcase_add_test(e, test_completion_only_warns);
-	tcase_add_test(e, test_back_merge_chain_completes_both);
-	tcase_add_test(e, test_requeue_is_not_a_new_request);
-	tcase_add_test(e, test_same_sector_twice_displaces);
-	tcase_add_test(e, test_no_completion_within_timeout);
+	tcase_add_loop_test(e, test_engine_cases, 0,
+			    (int)(sizeof engine_cases / sizeof engine_cases[0]));
 	tcase_add_test(e, test_inflight_overflow_counted);
-	tcase_add_test(e, test_skips_counted);
 	tcase_add_test(e, test_process_names);
 	tcase_add_test(e, test_devices_are_disks);
 	tcase_add_test(e, test_cpus_out_of_order_within_window);
 	tcase_add_test(e, test_window_option);
-	tcase_add_test(e, test_summary_stops_events);
-	tcase_add_test(e, test_ignored_actions_and_variants);
 	suite_add_tcase(s, e);
 
-	TCase *t = tcase_create("text_errors");
-	tcase_add_checked_fixture(t, setup, teardown);
+	TCase *t = tmp_tcase("text_errors");
 	tcase_add_loop_test(t, test_text_errors, 0,
 			    (int)(sizeof text_errors / sizeof text_errors[0]));
 	suite_add_tcase(s, t);
 
-	TCase *b = tcase_create("binary");
-	tcase_add_checked_fixture(b, setup, teardown);
+	TCase *b = tmp_tcase("binary");
 	tcase_set_timeout(b, 30);
 	tcase_add_test(b, test_binary_notify_comm_and_cgroup);
 	tcase_add_test(b, test_binary_other_byte_order);

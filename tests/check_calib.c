@@ -21,7 +21,6 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 
 #include <check.h>
-#include <ftw.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -45,43 +44,8 @@
 #define DRAM_EXPR "c1/303/0.0033*1.517"
 #define DAQ_HZ 2048.0
 
-static char tmpdir[64];
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void setup(void)
-{
-	strcpy(tmpdir, "/tmp/check_calib-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-	nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *at(const char *rel)
-{
-	static char buf[4][512];
-	static int k;
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, rel);
-	return buf[k];
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	ck_assert_int_eq(fclose(f), 0);
-}
+#define CK_TMP_PREFIX "check_calib"
+#include "check_tmpdir.h"
 
 static uint64_t rng;
 
@@ -102,6 +66,27 @@ static void metrics_finite(const struct cal_metrics *m)
 	ck_assert(isfinite(m->mae_w) && isfinite(m->rmse_w) && isfinite(m->mape_pct) &&
 		  isfinite(m->energy_error_pct) && isfinite(m->corr) && isfinite(m->predicted_j) &&
 		  isfinite(m->measured_j));
+}
+
+/* Meter options with the one channel name = expr; the time base is the
+ * caller's. */
+static void meter_one(struct cal_meter_opts *o, const char *name, const char *expr)
+{
+	cal_meter_opts_init(o);
+	o->n_channels = 1;
+	strcpy(o->ch[0].name, name);
+	o->ch[0].expr = expr;
+}
+
+/* Compare options: the meter daq at rate_hz with the one channel
+ * name = expr. */
+static void compare_one(struct cal_compare_opts *o, const char *daq, double rate_hz,
+			const char *name, const char *expr)
+{
+	cal_compare_opts_init(o);
+	o->daq = daq;
+	meter_one(&o->meter, name, expr);
+	o->meter.rate_hz = rate_hz;
 }
 
 /* ---- real data: import ------------------------------------------------------------ */
@@ -330,6 +315,37 @@ static void load_runs(struct cal_pmc_run **r)
 	}
 }
 
+/* The three paired runs into r and a design on their default counters;
+ * returns the number of counters. */
+static int paired_design(struct cal_pmc_run **r, struct cal_design *D)
+{
+	load_runs(r);
+	const char *feat[CAL_MAX_FEAT];
+	int p = cal_default_features(r[0], feat, CAL_MAX_FEAT);
+	struct jv_diag d = {0};
+	ck_assert_int_eq(cal_design_init(D, feat, p, &d), 0);
+	return p;
+}
+
+/* The runs r[0..3) added to D against their own RAPL package power. */
+static void add_pkg_runs(struct cal_design *D, struct cal_pmc_run **r)
+{
+	struct jv_diag d = {0};
+	for (int i = 0; i < 3; i++) {
+		struct cal_series s;
+		ck_assert_int_eq(cal_pmc_rate_series(r[i], cal_pmc_event(r[i], "energy-pkg"), &s), 0);
+		ck_assert_msg(cal_design_add_run(D, r[i], &s, 0.0, 0.0, &d) == 0, "%s", d.msg);
+		cal_series_free(&s);
+	}
+}
+
+static void free_runs(struct cal_design *D, struct cal_pmc_run **r)
+{
+	cal_design_free(D);
+	for (int i = 0; i < 3; i++)
+		cal_pmc_free(r[i]);
+}
+
 static void print_result(const char *what, const struct cal_design *D,
 			 const struct cal_pmc_result *res)
 {
@@ -380,20 +396,12 @@ static void check_validation(const struct cal_design *D, const struct cal_pmc_re
 START_TEST(real_calib_vs_rapl)
 {
 	struct cal_pmc_run *r[3];
-	load_runs(r);
-	const char *feat[CAL_MAX_FEAT];
-	int p = cal_default_features(r[0], feat, CAL_MAX_FEAT);
-	ck_assert_int_eq(p, 6);
 	struct cal_design D;
-	struct jv_diag d = {0};
-	ck_assert_int_eq(cal_design_init(&D, feat, p, &d), 0);
-	for (int i = 0; i < 3; i++) {
-		struct cal_series s;
-		ck_assert_int_eq(cal_pmc_rate_series(r[i], cal_pmc_event(r[i], "energy-pkg"), &s), 0);
-		ck_assert_msg(cal_design_add_run(&D, r[i], &s, 0.0, 0.0, &d) == 0, "%s", d.msg);
-		cal_series_free(&s);
-	}
+	int p = paired_design(r, &D);
+	ck_assert_int_eq(p, 6);
+	add_pkg_runs(&D, r);
 	ck_assert_uint_eq(D.n, 129 + 100 + 257);
+	struct jv_diag d = {0};
 	struct cal_pmc_result res;
 	struct cal_fit_opts o = {0};
 	ck_assert_msg(cal_pmc_calibrate(&D, &o, &res, &d) == 0, "%s", d.msg);
@@ -407,29 +415,21 @@ START_TEST(real_calib_vs_rapl)
 		if (res.fit.status[j] == CAL_TERM_ZERO_BOUND)
 			ck_assert(res.fit.w[j] == 0 && res.fit.se[j] == 0 && strstr(res.fit.why[j], "bound"));
 	cal_pmc_result_free(&res);
-	cal_design_free(&D);
-	for (int i = 0; i < 3; i++)
-		cal_pmc_free(r[i]);
+	free_runs(&D, r);
 }
 END_TEST
 
 START_TEST(real_calib_vs_wall)
 {
 	struct cal_pmc_run *r[3];
-	load_runs(r);
-	const char *feat[CAL_MAX_FEAT];
-	int p = cal_default_features(r[0], feat, CAL_MAX_FEAT);
 	struct cal_design D;
+	paired_design(r, &D);
 	struct jv_diag d = {0};
-	ck_assert_int_eq(cal_design_init(&D, feat, p, &d), 0);
 	for (int i = 0; i < 3; i++) {
 		struct cal_meter_opts o;
-		cal_meter_opts_init(&o);
+		meter_one(&o, "wall", "c2");
 		o.time_col = "c1";
 		o.time_unit = CAL_TIME_EPOCH;
-		o.n_channels = 1;
-		strcpy(o.ch[0].name, "wall");
-		o.ch[0].expr = "c2";
 		char path[512];
 		snprintf(path, sizeof path, PAIRED "%s.wup", RUNS[i]);
 		struct cal_meter *m;
@@ -458,9 +458,7 @@ START_TEST(real_calib_vs_wall)
 	/* the whole desktop idles at about 25 W at the wall */
 	ck_assert(res.fit.p_idle_w > 15 && res.fit.p_idle_w < 40);
 	cal_pmc_result_free(&res);
-	cal_design_free(&D);
-	for (int i = 0; i < 3; i++)
-		cal_pmc_free(r[i]);
+	free_runs(&D, r);
 }
 END_TEST
 
@@ -468,19 +466,11 @@ END_TEST
 static void model_run_dir(const char *dir)
 {
 	struct cal_pmc_run *r[3];
-	load_runs(r);
-	const char *feat[CAL_MAX_FEAT];
-	int p = cal_default_features(r[0], feat, CAL_MAX_FEAT);
 	struct cal_design D;
-	struct jv_diag d = {0};
-	ck_assert_int_eq(cal_design_init(&D, feat, p, &d), 0);
-	for (int i = 0; i < 3; i++) {
-		struct cal_series s;
-		ck_assert_int_eq(cal_pmc_rate_series(r[i], cal_pmc_event(r[i], "energy-pkg"), &s), 0);
-		ck_assert_int_eq(cal_design_add_run(&D, r[i], &s, 0.0, 0.0, &d), 0);
-		cal_series_free(&s);
-	}
+	paired_design(r, &D);
+	add_pkg_runs(&D, r);
 	struct cal_fit f;
+	struct jv_diag d = {0};
 	ck_assert_int_eq(cal_fit_rows(&D, NULL, NULL, &f, &d), 0);
 	ck_assert_int_eq(mkdir(dir, 0777), 0);
 	char path[600];
@@ -493,9 +483,7 @@ static void model_run_dir(const char *dir)
 			fprintf(out, "%lld,cpu0,%.10g\n", llround(D.t0[i] * 1e9),
 				cal_fit_predict(&f, D.x + i * (size_t)D.p));
 	ck_assert_int_eq(fclose(out), 0);
-	cal_design_free(&D);
-	for (int i = 0; i < 3; i++)
-		cal_pmc_free(r[i]);
+	free_runs(&D, r);
 }
 
 START_TEST(real_compare_daq_sync)
@@ -503,13 +491,8 @@ START_TEST(real_compare_daq_sync)
 	const char *dir = at("stream-run");
 	model_run_dir(dir);
 	static struct cal_compare_opts o;
-	cal_compare_opts_init(&o);
+	compare_one(&o, PAIRED "stream.daq", DAQ_HZ, "cpu", CPU_EXPR);
 	o.run_dir = dir;
-	o.daq = PAIRED "stream.daq";
-	o.meter.rate_hz = DAQ_HZ;
-	o.meter.n_channels = 1;
-	strcpy(o.meter.ch[0].name, "cpu");
-	o.meter.ch[0].expr = CPU_EXPR;
 	o.meter.sync_expr = "c4";
 	o.use_sync = 1;
 	o.no_plot = 1;
@@ -628,9 +611,7 @@ START_TEST(synth_weights_within_2pct)
 	for (int q = 0; q < res.n_loro; q++)
 		ck_assert(fabs(res.loro[q].energy_error_pct) < 2);
 	cal_pmc_result_free(&res);
-	cal_design_free(&D);
-	for (int i = 0; i < 3; i++)
-		cal_pmc_free(r[i]);
+	free_runs(&D, r);
 }
 END_TEST
 
@@ -665,7 +646,7 @@ static double *synth_model(const char *dir)
 	}
 	ck_assert_int_eq(fclose(f), 0);
 	snprintf(path, sizeof path, "%s/scenario.resolved.ini", dir);
-	write_file(path, "[global]\nduration = 6s\n[vm a]\nworkload = cpu-hog\nstart = 0ns\nstop = 4s\n"
+	spit(path, "[global]\nduration = 6s\n[vm a]\nworkload = cpu-hog\nstart = 0ns\nstop = 4s\n"
 			 "[vm b]\nworkload = cpu-hog\nstart = 2s\nstop = 0ns\n[vm drv]\nworkload = none\n");
 	return p;
 }
@@ -691,24 +672,27 @@ static void synth_meter(const char *path, const double *p, double lag_s, int n)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
+/* A synthetic run in dir and its meter.csv (lag_s, n samples) from the
+ * random seed; the model power (free it). */
+static double *synth_pair(uint64_t seed, const char *dir, double lag_s, int n)
+{
+	rng = seed;
+	double *p = synth_model(at(dir));
+	synth_meter(at("meter.csv"), p, lag_s, n);
+	return p;
+}
+
 static const double LAGS_S[] = {0.8373, 0.25, 1.4012};
 
 START_TEST(synth_lag_within_one_sample)
 {
-	rng = 99 + (uint64_t)_i;
 	char dir[64];
 	snprintf(dir, sizeof dir, "run%d", _i);
-	double *p = synth_model(at(dir));
 	double lag = LAGS_S[_i];
-	synth_meter(at("meter.csv"), p, lag, SYN_SPAN_MS + 2000);
+	double *p = synth_pair(99 + (uint64_t)_i, dir, lag, SYN_SPAN_MS + 2000);
 	static struct cal_compare_opts o;
-	cal_compare_opts_init(&o);
+	compare_one(&o, at("meter.csv"), SYN_METER_HZ, "cpu", "power_w");
 	o.run_dir = at(dir);
-	o.daq = at("meter.csv");
-	o.meter.rate_hz = SYN_METER_HZ;
-	o.meter.n_channels = 1;
-	strcpy(o.meter.ch[0].name, "cpu");
-	o.meter.ch[0].expr = "power_w";
 	o.max_lag_s = 1.6;
 	o.no_plot = 1;
 	struct cal_compare_result res;
@@ -739,17 +723,10 @@ END_TEST
 
 START_TEST(compare_phases_and_metrics_rows)
 {
-	rng = 5;
-	double *p = synth_model(at("run"));
-	synth_meter(at("meter.csv"), p, 0.5, SYN_SPAN_MS + 1000);
+	double *p = synth_pair(5, "run", 0.5, SYN_SPAN_MS + 1000);
 	static struct cal_compare_opts o;
-	cal_compare_opts_init(&o);
+	compare_one(&o, at("meter.csv"), SYN_METER_HZ, "total", "c1");
 	o.run_dir = at("run");
-	o.daq = at("meter.csv");
-	o.meter.rate_hz = SYN_METER_HZ;
-	o.meter.n_channels = 1;
-	strcpy(o.meter.ch[0].name, "total");
-	o.meter.ch[0].expr = "c1";
 	o.offset_s = 0.5;
 	o.window_s = 0.5;
 	struct jv_diag d = {0};
@@ -820,12 +797,9 @@ START_TEST(synth_disk_within_2pct)
 	ck_assert_msg(cal_disk_trace_load(at("disk.csv"), NULL, -1, &tr, &d) == 0, "%s", d.msg);
 	ck_assert(fabs(tr.bytes / tr.busy_s / rate - 1) < 0.001);
 	struct cal_meter_opts o;
-	cal_meter_opts_init(&o);
+	meter_one(&o, "disk", "mW / 1000");
 	o.time_col = "time_ms";
 	o.time_unit = CAL_TIME_MS;
-	o.n_channels = 1;
-	strcpy(o.ch[0].name, "disk");
-	o.ch[0].expr = "mW / 1000";
 	struct cal_meter *m;
 	ck_assert_msg(cal_meter_load(at("dpower.csv"), &o, &m, &d) == 0, "%s", d.msg);
 	struct cal_series ps;
@@ -970,15 +944,12 @@ static const struct {
 
 START_TEST(meter_formats)
 {
-	write_file(at("m.csv"), FORMATS[_i].text);
+	spit(at("m.csv"), FORMATS[_i].text);
 	struct cal_meter_opts o;
-	cal_meter_opts_init(&o);
+	meter_one(&o, "x", FORMATS[_i].expr);
 	o.time_col = FORMATS[_i].time_col;
 	o.time_unit = FORMATS[_i].unit;
 	o.rate_hz = FORMATS[_i].rate;
-	o.n_channels = 1;
-	strcpy(o.ch[0].name, "x");
-	o.ch[0].expr = FORMATS[_i].expr;
 	struct cal_meter *m;
 	struct jv_diag d = {0};
 	ck_assert_msg(cal_meter_load(at("m.csv"), &o, &m, &d) == 0, "case %d: %s", _i, d.msg);
@@ -1014,14 +985,11 @@ static const struct {
 
 START_TEST(meter_errors)
 {
-	write_file(at("m.csv"), METER_ERRORS[_i].text);
+	spit(at("m.csv"), METER_ERRORS[_i].text);
 	struct cal_meter_opts o;
-	cal_meter_opts_init(&o);
+	meter_one(&o, "x", METER_ERRORS[_i].expr);
 	o.time_col = METER_ERRORS[_i].time_col;
 	o.rate_hz = o.time_col ? 0 : 100;
-	o.n_channels = 1;
-	strcpy(o.ch[0].name, "x");
-	o.ch[0].expr = METER_ERRORS[_i].expr;
 	struct cal_meter *m = NULL;
 	struct jv_diag d = {0};
 	ck_assert_int_eq(cal_meter_load(at("m.csv"), &o, &m, &d), METER_ERRORS[_i].err);
@@ -1037,7 +1005,7 @@ START_TEST(meter_usage_errors)
 	cal_meter_opts_init(&o);
 	struct cal_meter *m;
 	struct jv_diag d = {0};
-	write_file(at("m.csv"), "1,2\n3,4\n");
+	spit(at("m.csv"), "1,2\n3,4\n");
 	ck_assert_int_eq(cal_meter_load(at("m.csv"), &o, &m, &d), JV_EUSAGE); /* no channel */
 	o.n_channels = 1;
 	strcpy(o.ch[0].name, "x");
@@ -1058,7 +1026,7 @@ START_TEST(meter_usage_errors)
 	ck_assert_str_eq(ch.name, "cpu");
 	ck_assert_str_eq(ch.expr, "(c2-0.5)");
 	/* sync without an edge */
-	write_file(at("s.csv"), "1,-5\n2,-5\n3,-5\n");
+	spit(at("s.csv"), "1,-5\n2,-5\n3,-5\n");
 	o.sync_expr = "c2";
 	jv_diag_clear(&d);
 	ck_assert_int_eq(cal_meter_load(at("s.csv"), &o, &m, &d), 0);
@@ -1071,14 +1039,11 @@ END_TEST
 
 START_TEST(meter_cumulative_energy)
 {
-	write_file(at("e.csv"), "t,joules\n0,100\n1,110\n3,150\n");
+	spit(at("e.csv"), "t,joules\n0,100\n1,110\n3,150\n");
 	struct cal_meter_opts o;
-	cal_meter_opts_init(&o);
+	meter_one(&o, "w", "joules");
 	o.time_col = "t";
 	o.energy = 1;
-	o.n_channels = 1;
-	strcpy(o.ch[0].name, "w");
-	o.ch[0].expr = "joules";
 	struct cal_meter *m;
 	struct jv_diag d = {0};
 	ck_assert_msg(cal_meter_load(at("e.csv"), &o, &m, &d) == 0, "%s", d.msg);
@@ -1086,7 +1051,7 @@ START_TEST(meter_cumulative_energy)
 	ck_assert_double_eq(m->v[0][1], 20.0);
 	ck_assert_double_eq(m->v[0][2], 20.0);
 	cal_meter_free(m);
-	write_file(at("e.csv"), "t,joules\n0,100\n1,90\n");
+	spit(at("e.csv"), "t,joules\n0,100\n1,90\n");
 	ck_assert_int_eq(cal_meter_load(at("e.csv"), &o, &m, &d), JV_EORDER);
 	ck_assert_msg(strstr(d.msg, "e.csv:3: --channel w: cumulative energy goes backwards"), "%s",
 		      d.msg);
@@ -1111,7 +1076,7 @@ static const struct {
 
 START_TEST(perf_errors)
 {
-	write_file(at("p.perf"), PERF_ERRORS[_i].text);
+	spit(at("p.perf"), PERF_ERRORS[_i].text);
 	struct cal_pmc_run *r = NULL;
 	struct jv_diag d = {0};
 	ck_assert_int_eq(cal_pmc_load(at("p.perf"), NULL, &r, &d), PERF_ERRORS[_i].err);
@@ -1124,7 +1089,7 @@ END_TEST
 START_TEST(perf_variants_and_native)
 {
 	/* -A per-CPU rows are summed; <not counted> flags the interval; 8 fields */
-	write_file(at("a.perf"),
+	spit(at("a.perf"),
 		   "# started on x\n"
 		   "     0.100,CPU0,10,,cycles,100,100.00,,\n"
 		   "     0.100,CPU1,15,,cycles,100,100.00,,\n"
@@ -1151,7 +1116,7 @@ START_TEST(perf_variants_and_native)
 	cal_series_free(&s);
 	cal_pmc_free(r);
 	/* native pmc-interval: summed over VMs */
-	write_file(at("n.csv"), "# joulevisor pmc-interval v1\nt_ns,vm,cycles,instr\n"
+	spit(at("n.csv"), "# joulevisor pmc-interval v1\nt_ns,vm,cycles,instr\n"
 				"100000000,a,10,20\n100000000,b,5,5\n200000000,a,1,2\n");
 	jv_diag_clear(&d);
 	ck_assert_msg(cal_pmc_load(at("n.csv"), NULL, &r, &d) == 0, "%s", d.msg);
@@ -1171,17 +1136,10 @@ END_TEST
 
 START_TEST(compare_errors)
 {
-	rng = 8;
-	double *p = synth_model(at("run"));
-	synth_meter(at("meter.csv"), p, 0.0, 3000);
+	double *p = synth_pair(8, "run", 0.0, 3000);
 	static struct cal_compare_opts o;
-	cal_compare_opts_init(&o);
+	compare_one(&o, at("meter.csv"), SYN_METER_HZ, "gpu", "c1");
 	o.run_dir = at("run");
-	o.daq = at("meter.csv");
-	o.meter.rate_hz = SYN_METER_HZ;
-	o.meter.n_channels = 1;
-	strcpy(o.meter.ch[0].name, "gpu");
-	o.meter.ch[0].expr = "c1";
 	o.no_plot = 1;
 	struct cal_compare_result res;
 	struct jv_diag d = {0};
@@ -1219,9 +1177,7 @@ END_TEST
 
 START_TEST(compare_db_roundtrip)
 {
-	rng = 11;
-	double *p = synth_model(at("run"));
-	synth_meter(at("meter.csv"), p, 0.3, SYN_SPAN_MS + 500);
+	double *p = synth_pair(11, "run", 0.3, SYN_SPAN_MS + 500);
 	/* a run in a database with a power table */
 	struct out_run_info info = {.scenario_name = "syn", .scenario_file = "syn.ini",
 				    .scenario_text = "[global]\nduration = 6s\n", .seed = 1,
@@ -1237,15 +1193,10 @@ START_TEST(compare_db_roundtrip)
 	ck_assert_int_eq(out_table_close(t), 0);
 	ck_assert_int_eq(out_run_commit(run, &d), 0);
 	static struct cal_compare_opts o;
-	cal_compare_opts_init(&o);
+	compare_one(&o, at("meter.csv"), SYN_METER_HZ, "cpu", "power_w");
 	o.db = at("runs.db");
 	o.run_id = 1;
 	o.out_dir = at("dbout");
-	o.daq = at("meter.csv");
-	o.meter.rate_hz = SYN_METER_HZ;
-	o.meter.n_channels = 1;
-	strcpy(o.meter.ch[0].name, "cpu");
-	o.meter.ch[0].expr = "power_w";
 	o.max_lag_s = 0.5;
 	o.no_plot = 1;
 	struct cal_compare_result res;

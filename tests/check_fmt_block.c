@@ -13,6 +13,7 @@
  * operations and their reasons, time units, constant memory on long
  * files, stdin, and regression tests found by fuzzing.
  */
+#define _XOPEN_SOURCE 700 /* nftw (check_tmpdir.h) */
 #include <check.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -26,6 +27,9 @@
 #include "base/jv_err.h"
 #include "traces/trc.h"
 
+#define CK_TMP_PREFIX "check_fmt_block"
+#include "check_trc_fixture.h"
+
 #ifndef JV_FIXTURES
 #define JV_FIXTURES "tests/fixtures"
 #endif
@@ -34,28 +38,7 @@
 
 #define MAX_RECS 64
 
-static char tmp_dir[256];
-
 /* ---- helpers -------------------------------------------------------- */
-
-static const char *tmp_path(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	char *p = buf[k++ % 4];
-	snprintf(p, sizeof buf[0], "%s/%s", tmp_dir, name);
-	return p;
-}
-
-static const char *write_tmp(const char *name, const void *data, size_t len)
-{
-	const char *path = tmp_path(name);
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-	return path;
-}
 
 /* What reading a whole trace gave. */
 struct got {
@@ -125,9 +108,9 @@ static void read_all(const char *path, const char *format, struct got *g)
 	read_opts(path, format, NULL, g);
 }
 
-/* VM attrs of the VM named vm in a trace (opens it again). */
-static void vm_attrs(const char *path, const char *format, int64_t unit,
-		     const char *vm, char *out, size_t out_b)
+/* The VM named vm in a trace (opened again) has the mapping keys want. */
+static void assert_vm_attrs(const char *path, const char *format, int64_t unit,
+			    const char *vm, const char *want)
 {
 	struct trc_reader *r;
 	struct trc_record rec;
@@ -137,10 +120,7 @@ static void vm_attrs(const char *path, const char *format, int64_t unit,
 	ck_assert_int_eq(trc_open_opts(path, format, &oo, &r, &d), 0);
 	while (trc_next(r, &rec, &d) == 1)
 		;
-	out[0] = '\0';
-	for (int i = 0; i < trc_n_vms(r); i++)
-		if (strcmp(trc_vm_name(r, i), vm) == 0)
-			snprintf(out, out_b, "%s", trc_vm_attrs(r, i));
+	assert_vm_attrs_of(r, vm, want);
 	trc_close(r);
 }
 
@@ -226,10 +206,7 @@ START_TEST(test_vscsi_golden_counts)
 	ck_assert_int_eq(g.line[0], 0);
 	ck_assert_int_eq(g.line[1], 32);
 	ck_assert_int_eq(g.last_t, (INT64_C(5641098458687) - INT64_C(5633898368802)) * 1000);
-	char attrs[64];
-	vm_attrs(REAL("cloudphysics_sample.vscsi"), "vscsi", 0, "vm0", attrs,
-		 sizeof attrs);
-	ck_assert_str_eq(attrs, "disk=0");
+	assert_vm_attrs(REAL("cloudphysics_sample.vscsi"), "vscsi", 0, "vm0", "disk=0");
 }
 END_TEST
 
@@ -297,10 +274,8 @@ START_TEST(test_disksim_websearch_ns)
 	assert_rec(&g, 0, 0, "dev0", TRC_OP_READ, INT64_C(657728) * 512, 16 * 512, -1);
 	assert_rec(&g, 1, 152000, "dev1", TRC_OP_READ, INT64_C(31244784) * 512,
 		   64 * 512, -1);
-	char attrs[64];
-	vm_attrs(REAL("umass_websearch_disksim_ascii.trace"), "disksim", 1,
-		 "dev3", attrs, sizeof attrs);
-	ck_assert_str_eq(attrs, "device=3");
+	assert_vm_attrs(REAL("umass_websearch_disksim_ascii.trace"), "disksim", 1,
+			"dev3", "device=3");
 }
 END_TEST
 
@@ -354,120 +329,132 @@ START_TEST(test_fio_v3_golden)
 			   TRC_OP_WRITE, 4096 * i, 4096, -1);
 		ck_assert_int_eq(g.line[i], 5 + 2 * i);
 	}
-	char attrs[64];
-	vm_attrs(REAL("fio_t0038_v3.iolog"), "fio", 0, "dev_null", attrs,
-		 sizeof attrs);
-	ck_assert_str_eq(attrs, "file=/dev/null");
+	assert_vm_attrs(REAL("fio_t0038_v3.iolog"), "fio", 0, "dev_null",
+			"file=/dev/null");
 }
 END_TEST
 
 /* ---- documented fixtures ------------------------------------------------- */
 
-START_TEST(test_msr_fixture)
-{
-	struct got g;
-	read_all(FMT("msr_hm_web.csv"), "msr", &g);
-	ck_assert_msg(g.rc == 0, "%s", g.d.msg);
-	ck_assert_int_eq(g.n, 7);
-	ck_assert_int_eq(g.n_vms, 3);
-	assert_rec(&g, 0, 0, "hm_0", TRC_OP_READ, INT64_C(3154164736), 4096, 183100);
-	assert_rec(&g, 1, INT64_C(1332052600), "hm_0", TRC_OP_WRITE,
-		   INT64_C(3154173952), 8192, 4221900);
-	assert_rec(&g, 2, INT64_C(2332061600), "hm_1", TRC_OP_READ,
-		   INT64_C(1450704896), 4096, 2271900);
-	assert_rec(&g, 3, INT64_C(2332061600), "hm_1", TRC_OP_READ,
-		   INT64_C(1450708992), 65536, 513500);
-	assert_rec(&g, 4, INT64_C(4332061600), "web_2", TRC_OP_WRITE,
-		   INT64_C(2040127488), 4096, 30000);
-	assert_rec(&g, 5, INT64_C(4332067100), "web_2", TRC_OP_WRITE,
-		   INT64_C(2040131584), 512, 31000);
-	assert_rec(&g, 6, INT64_C(5332061600), "hm_0", TRC_OP_READ,
-		   INT64_C(3154178048), 4096, 0);
-	ck_assert_uint_eq(g.skipped, 0);
-	char attrs[64];
-	vm_attrs(FMT("msr_hm_web.csv"), "msr", 0, "web_2", attrs, sizeof attrs);
-	ck_assert_str_eq(attrs, "host=web,disk=2");
-	/* headerless CSV: never claimed by probing */
-	struct got a;
-	read_all(FMT("msr_hm_web.csv"), "auto", &a);
-	ck_assert_str_ne(a.fmt, "msr");
-}
-END_TEST
+/* A record as expected (disk 0). */
+struct rec_want {
+	int64_t t;
+	const char *vm;
+	int op;
+	int64_t off, size, lat;
+};
 
-START_TEST(test_msr_header_crlf_zero_size)
-{
-	struct got g;
-	read_all(FMT("msr_header_crlf.csv"), "msr", &g);
-	ck_assert_msg(g.rc == 0, "%s", g.d.msg);
-	ck_assert_int_eq(g.n, 2);
-	ck_assert_int_eq(g.line[0], 2);
-	ck_assert_int_eq(g.line[1], 4);
-	assert_rec(&g, 0, 0, "src1_1", TRC_OP_WRITE, 0, 4096, 120000);
-	assert_rec(&g, 1, 10000, "src1_1", TRC_OP_READ, 8192, 1024, 140000);
-	ck_assert_uint_eq(g.skipped, 1);
-	ck_assert_str_eq(g.reason, "zero-size 1");
-}
-END_TEST
+#define FIX_MAX_RECS 8
 
-START_TEST(test_spc_fixture)
-{
-	struct got g;
-	read_all(FMT("spc_umass_like.spc"), "spc", &g);
-	ck_assert_msg(g.rc == 0, "%s", g.d.msg);
-	ck_assert_int_eq(g.n, 8);
-	ck_assert_int_eq(g.n_vms, 4);
-	assert_rec(&g, 0, 0, "asu0", TRC_OP_WRITE, INT64_C(303567) * 512, 3584, -1);
-	assert_rec(&g, 1, 0, "asu1", TRC_OP_WRITE, INT64_C(55590) * 512, 3072, -1);
-	assert_rec(&g, 2, 26214000, "asu0", TRC_OP_WRITE, INT64_C(303574) * 512, 3584, -1);
-	assert_rec(&g, 3, 78643000, "asu1", TRC_OP_READ, INT64_C(240840) * 512, 3072, -1);
-	assert_rec(&g, 4, 117964000, "asu2", TRC_OP_READ, INT64_C(1015198) * 512, 8192, -1);
-	assert_rec(&g, 5, 530841000, "asu0", TRC_OP_WRITE, INT64_C(303588) * 512, 3584, -1);
-	assert_rec(&g, 6, 550502000, "asu1", TRC_OP_READ, INT64_C(55596) * 512, 3072, -1);
-	assert_rec(&g, 7, INT64_C(12500000000), "asu3", TRC_OP_READ, 0, 512, -1);
-	ck_assert_int_eq(g.line[5], 7);
-	ck_assert_uint_eq(g.skipped, 1);
-	ck_assert_str_eq(g.reason, "zero-size 1");
-	char attrs[64];
-	vm_attrs(FMT("spc_umass_like.spc"), "spc", 0, "asu2", attrs, sizeof attrs);
-	ck_assert_str_eq(attrs, "asu=2");
-}
-END_TEST
+/* A documented fixture read whole, and what it gives. */
+struct fixture_case {
+	const char *file, *format;
+	const char *fmt;   /* the format probing finds (format "auto") */
+	long n;            /* records, each listed in rec[] */
+	struct rec_want rec[FIX_MAX_RECS];
+	struct want line[FIX_MAX_RECS]; /* lines (byte offsets) of records */
+	struct want n_vms, skipped;
+	const char *reason;          /* trc_skipped()'s reason */
+	const char *attrs_vm, *attrs; /* the mapping keys of one VM */
+	int headerless;              /* never claimed by probing */
+};
 
-START_TEST(test_fio_v2_fixture)
+static const struct fixture_case fixtures[] = {
+	{ FMT("msr_hm_web.csv"), "msr", NULL, 7, .rec = {
+		{ 0, "hm_0", TRC_OP_READ, INT64_C(3154164736), 4096, 183100 },
+		{ INT64_C(1332052600), "hm_0", TRC_OP_WRITE, INT64_C(3154173952), 8192,
+		  4221900 },
+		{ INT64_C(2332061600), "hm_1", TRC_OP_READ, INT64_C(1450704896), 4096,
+		  2271900 },
+		{ INT64_C(2332061600), "hm_1", TRC_OP_READ, INT64_C(1450708992), 65536,
+		  513500 },
+		{ INT64_C(4332061600), "web_2", TRC_OP_WRITE, INT64_C(2040127488), 4096,
+		  30000 },
+		{ INT64_C(4332067100), "web_2", TRC_OP_WRITE, INT64_C(2040131584), 512,
+		  31000 },
+		{ INT64_C(5332061600), "hm_0", TRC_OP_READ, INT64_C(3154178048), 4096, 0 },
+	  }, .n_vms = W(3), .skipped = W(0), .attrs_vm = "web_2",
+	  .attrs = "host=web,disk=2", .headerless = 1 },
+	{ FMT("msr_header_crlf.csv"), "msr", NULL, 2, .rec = {
+		{ 0, "src1_1", TRC_OP_WRITE, 0, 4096, 120000 },
+		{ 10000, "src1_1", TRC_OP_READ, 8192, 1024, 140000 },
+	  }, .line = { W(2), W(4) }, .skipped = W(1), .reason = "zero-size 1" },
+	{ FMT("spc_umass_like.spc"), "spc", NULL, 8, .rec = {
+		{ 0, "asu0", TRC_OP_WRITE, INT64_C(303567) * 512, 3584, -1 },
+		{ 0, "asu1", TRC_OP_WRITE, INT64_C(55590) * 512, 3072, -1 },
+		{ 26214000, "asu0", TRC_OP_WRITE, INT64_C(303574) * 512, 3584, -1 },
+		{ 78643000, "asu1", TRC_OP_READ, INT64_C(240840) * 512, 3072, -1 },
+		{ 117964000, "asu2", TRC_OP_READ, INT64_C(1015198) * 512, 8192, -1 },
+		{ 530841000, "asu0", TRC_OP_WRITE, INT64_C(303588) * 512, 3584, -1 },
+		{ 550502000, "asu1", TRC_OP_READ, INT64_C(55596) * 512, 3072, -1 },
+		{ INT64_C(12500000000), "asu3", TRC_OP_READ, 0, 512, -1 },
+	  }, .line = { [5] = W(7) }, .n_vms = W(4), .skipped = W(1),
+	  .reason = "zero-size 1", .attrs_vm = "asu2", .attrs = "asu=2" },
+	{ FMT("fio_v2_howto.iolog"), "auto", "fio", 4, .rec = {
+		{ 0, "dev_sdb", TRC_OP_WRITE, 0, 4096, -1 },
+		{ 1000000, "dev_sdb", TRC_OP_READ, 4096, 8192, -1 },
+		{ 1250000, "dev_sdb", TRC_OP_WRITE, 12288, 4096, -1 },
+		{ 1250000, "tmp_fio.data", TRC_OP_READ, 0, 65536, -1 },
+	  }, .n_vms = W(2), .skipped = W(3), .reason = "trim 1, sync 1, datasync 1",
+	  .attrs_vm = "tmp_fio.data", .attrs = "file=/tmp/fio.data" },
+	{ FMT("vscsi_v2_small.vscsi"), "auto", "vscsi", 3, .rec = {
+		{ 0, "vm0", TRC_OP_READ, 1000 * 512, 4096, 150000 },
+		{ 250000, "vm0", TRC_OP_WRITE, 2000 * 512, 8192, 900000 },
+		{ 1000000, "vm0", TRC_OP_READ, 7 * 512, 512, 75000 },
+	  }, .line = { [2] = W(120) }, .skipped = W(1), .reason = "SCSI 0x35 1" },
+	{ FMT("disksim_ms.trace"), "disksim", NULL, 5, .rec = {
+		{ 0, "dev0", TRC_OP_READ, 2000 * 512, 8 * 512, -1 },
+		{ 2500000, "dev0", TRC_OP_WRITE, 2008 * 512, 8 * 512, -1 },
+		{ 13191135, "dev1", TRC_OP_READ, 0, 5 * 512, -1 },
+		/* flags 3: bit 0 set, a read */
+		{ 17829285, "dev1", TRC_OP_READ, INT64_C(576560) * 512, 6 * 512, -1 },
+		{ 24314779, "dev2", TRC_OP_WRITE, 0, 24 * 512, -1 },
+	  } },
+};
+
+enum { FIX_DISKSIM_MS = 5 }; /* also read with other time units */
+
+static void check_fixture(const struct fixture_case *c)
 {
 	struct got g;
-	read_all(FMT("fio_v2_howto.iolog"), "auto", &g);
+	read_all(c->file, c->format, &g);
 	ck_assert_msg(g.rc == 0, "%s", g.d.msg);
-	ck_assert_str_eq(g.fmt, "fio");
-	ck_assert_int_eq(g.n, 4);
-	assert_rec(&g, 0, 0, "dev_sdb", TRC_OP_WRITE, 0, 4096, -1);
-	assert_rec(&g, 1, 1000000, "dev_sdb", TRC_OP_READ, 4096, 8192, -1);
-	assert_rec(&g, 2, 1250000, "dev_sdb", TRC_OP_WRITE, 12288, 4096, -1);
-	assert_rec(&g, 3, 1250000, "tmp_fio.data", TRC_OP_READ, 0, 65536, -1);
-	ck_assert_uint_eq(g.skipped, 3);
-	ck_assert_str_eq(g.reason, "trim 1, sync 1, datasync 1");
-	ck_assert_int_eq(g.n_vms, 2);
-	char attrs[64];
-	vm_attrs(FMT("fio_v2_howto.iolog"), "fio", 0, "tmp_fio.data", attrs,
-		 sizeof attrs);
-	ck_assert_str_eq(attrs, "file=/tmp/fio.data");
+	if (c->fmt)
+		ck_assert_str_eq(g.fmt, c->fmt);
+	ck_assert_int_eq(g.n, c->n);
+	for (int i = 0; i < c->n; i++) {
+		const struct rec_want *w = &c->rec[i];
+		assert_rec(&g, i, w->t, w->vm, w->op, w->off, w->size, w->lat);
+		if (c->line[i].on)
+			ck_assert_int_eq(g.line[i], c->line[i].v);
+	}
+	if (c->n_vms.on)
+		ck_assert_int_eq(g.n_vms, c->n_vms.v);
+	if (c->skipped.on)
+		ck_assert_uint_eq(g.skipped, c->skipped.v);
+	if (c->reason)
+		ck_assert_str_eq(g.reason, c->reason);
+	if (c->attrs)
+		assert_vm_attrs(c->file, c->fmt ? c->fmt : c->format, 0, c->attrs_vm,
+				c->attrs);
+	if (c->headerless) {
+		struct got a;
+		read_all(c->file, "auto", &a);
+		ck_assert_str_ne(a.fmt, c->format);
+	}
+}
+
+START_TEST(test_fixture)
+{
+	check_fixture(&fixtures[_i]);
 }
 END_TEST
 
 START_TEST(test_disksim_ms_fixture)
 {
-	struct got g;
-	read_all(FMT("disksim_ms.trace"), "disksim", &g);
-	ck_assert_msg(g.rc == 0, "%s", g.d.msg);
-	ck_assert_int_eq(g.n, 5);
-	assert_rec(&g, 0, 0, "dev0", TRC_OP_READ, 2000 * 512, 8 * 512, -1);
-	assert_rec(&g, 1, 2500000, "dev0", TRC_OP_WRITE, 2008 * 512, 8 * 512, -1);
-	assert_rec(&g, 2, 13191135, "dev1", TRC_OP_READ, 0, 5 * 512, -1);
-	/* flags 3: bit 0 set, a read */
-	assert_rec(&g, 3, 17829285, "dev1", TRC_OP_READ, INT64_C(576560) * 512,
-		   6 * 512, -1);
-	assert_rec(&g, 4, 24314779, "dev2", TRC_OP_WRITE, 0, 24 * 512, -1);
+	check_fixture(&fixtures[FIX_DISKSIM_MS]);
 	/* fractions finer than 1 ns are truncated; microsecond units scale */
+	struct got g;
 	const char *p = write_tmp("us.trace",
 				  "1.0000000009 0 0 1 1\n2.5 0 0 1 1\n", 33);
 	struct trc_open_opts us = { 1000, 0 };
@@ -481,22 +468,6 @@ START_TEST(test_disksim_ms_fixture)
 	ck_assert_msg(g.rc == 0, "%s", g.d.msg);
 	ck_assert_int_eq(g.rec[1].t_ns, INT64_C(1800000000000));
 	ck_assert_int_eq(g.rec[2].t_ns, INT64_C(4500000000000));
-}
-END_TEST
-
-START_TEST(test_vscsi_v2_fixture)
-{
-	struct got g;
-	read_all(FMT("vscsi_v2_small.vscsi"), "auto", &g);
-	ck_assert_msg(g.rc == 0, "%s", g.d.msg);
-	ck_assert_str_eq(g.fmt, "vscsi");
-	ck_assert_int_eq(g.n, 3);
-	assert_rec(&g, 0, 0, "vm0", TRC_OP_READ, 1000 * 512, 4096, 150000);
-	assert_rec(&g, 1, 250000, "vm0", TRC_OP_WRITE, 2000 * 512, 8192, 900000);
-	assert_rec(&g, 2, 1000000, "vm0", TRC_OP_READ, 7 * 512, 512, 75000);
-	ck_assert_int_eq(g.line[2], 120);
-	ck_assert_uint_eq(g.skipped, 1);
-	ck_assert_str_eq(g.reason, "SCSI 0x35 1");
 }
 END_TEST
 
@@ -667,7 +638,7 @@ END_TEST
 /* Reader memory does not grow with the trace's length. */
 START_TEST(test_streaming_constant_memory)
 {
-	const char *path = tmp_path("long.csv");
+	const char *path = at("long.csv");
 	FILE *f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	const long n = 200000;
@@ -838,17 +809,10 @@ START_TEST(test_text_errors)
 	const char *path = write_tmp(name, c->content, strlen(c->content));
 	struct got g;
 	read_all(path, c->format, &g);
-	char prefix[600];
-	if (c->line > 0)
-		snprintf(prefix, sizeof prefix, "%s:%ld: ", path, c->line);
-	else
-		snprintf(prefix, sizeof prefix, "%s: ", path);
 	ck_assert_msg(g.rc == c->code, "case %d (%s): rc %d (%s), want %d",
 		      _i, c->format, g.rc, g.d.msg, c->code);
 	ck_assert_int_eq(g.d.err, c->code);
-	ck_assert_msg(strncmp(g.d.msg, prefix, strlen(prefix)) == 0,
-		      "case %d: '%s' does not start with '%s'", _i, g.d.msg,
-		      prefix);
+	assert_msg_at(c->content, g.d.msg, path, c->line, "");
 	ck_assert_msg(strstr(g.d.msg, c->frag) != NULL,
 		      "case %d: '%s' lacks '%s'", _i, g.d.msg, c->frag);
 }
@@ -907,7 +871,7 @@ END_TEST
 START_TEST(test_vm_limit)
 {
 	/* 65537 distinct devices: the 65537th is refused */
-	const char *path = tmp_path("many.trace");
+	const char *path = at("many.trace");
 	FILE *f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	for (int i = 0; i <= 65536; i++)
@@ -998,13 +962,9 @@ START_TEST(test_vscsi_errors)
 	const char *path = write_tmp(name, b, n);
 	struct got g;
 	read_all(path, "vscsi", &g);
-	char want[700];
-	snprintf(want, sizeof want, "%s: %s", path, bin_errors[_i].msg);
 	ck_assert_msg(g.rc == bin_errors[_i].code, "case %s: rc %d (%s)",
 		      bin_errors[_i].what, g.rc, g.d.msg);
-	ck_assert_msg(strncmp(g.d.msg, want, strlen(want)) == 0,
-		      "case %s: '%s' does not start with '%s'",
-		      bin_errors[_i].what, g.d.msg, want);
+	assert_msg_at(bin_errors[_i].what, g.d.msg, path, 0, bin_errors[_i].msg);
 }
 END_TEST
 
@@ -1030,26 +990,11 @@ END_TEST
 
 /* ---- suite ----------------------------------------------------------------- */
 
-static void setup(void)
-{
-	snprintf(tmp_dir, sizeof tmp_dir, "/tmp/check_fmt_block_XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
-}
-
-static void teardown(void)
-{
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmp_dir);
-}
-
 static Suite *fmt_block_suite(void)
 {
 	Suite *s = suite_create("fmt_block");
-	TCase *tc = tcase_create("golden");
+	TCase *tc = tmp_tcase("golden");
 	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_vscsi_golden_counts);
 	tcase_add_test(tc, test_vscsi_matches_csv);
 	tcase_add_test(tc, test_disksim_websearch_ns);
@@ -1057,19 +1002,13 @@ static Suite *fmt_block_suite(void)
 	tcase_add_test(tc, test_fio_v3_golden);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("fixtures");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_msr_fixture);
-	tcase_add_test(tc, test_msr_header_crlf_zero_size);
-	tcase_add_test(tc, test_spc_fixture);
-	tcase_add_test(tc, test_fio_v2_fixture);
+	tc = tmp_tcase("fixtures");
+	tcase_add_loop_test(tc, test_fixture, 0, FIX_DISKSIM_MS);
 	tcase_add_test(tc, test_disksim_ms_fixture);
-	tcase_add_test(tc, test_vscsi_v2_fixture);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("behaviour");
+	tc = tmp_tcase("behaviour");
 	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_vscsi_skips_and_opcodes);
 	tcase_add_test(tc, test_vscsi_skip_reason_other);
 	tcase_add_test(tc, test_fio_zero_length_and_reason);
@@ -1082,9 +1021,8 @@ static Suite *fmt_block_suite(void)
 	tcase_add_test(tc, test_error_sticky);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("errors");
+	tc = tmp_tcase("errors");
 	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_text_errors, 0,
 			    (int)(sizeof text_errors / sizeof text_errors[0]));
 	tcase_add_test(tc, test_text_nul_byte);

@@ -10,6 +10,7 @@
  * produced from small generated inputs in a table (content, expected code,
  * "FILE:LINE:" and a message fragment).
  */
+#define _XOPEN_SOURCE 700 /* nftw (check_tmpdir.h) */
 #include <check.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -21,6 +22,9 @@
 #include "base/jv_err.h"
 #include "traces/trc.h"
 
+#define CK_TMP_PREFIX "check_fmt_perf"
+#include "check_trc_fixture.h"
+
 #ifndef JV_FIXTURES
 #define JV_FIXTURES "tests/fixtures"
 #endif
@@ -28,63 +32,7 @@
 #define PERF(name) JV_FIXTURES "/fmt/perf/" name
 #define MIB (1024 * 1024)
 
-static char tmp_dir[256];
-
 /* ---- helpers ------------------------------------------------------------ */
-
-static const char *tmp_path(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	char *p = buf[k++ % 4];
-	snprintf(p, sizeof buf[0], "%s/%s", tmp_dir, name);
-	return p;
-}
-
-static const char *write_tmp(const char *name, const char *s, size_t n)
-{
-	const char *path = tmp_path(name);
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(s, 1, n, f), n);
-	ck_assert_int_eq(fclose(f), 0);
-	return path;
-}
-
-static const char *write_str(const char *name, const char *s)
-{
-	return write_tmp(name, s, strlen(s));
-}
-
-/* Read a whole trace into recs (up to max); returns the final rc. */
-static int read_all(const char *path, const char *fmt, struct trc_record *recs,
-		    long max, long *n, struct jv_diag *d)
-{
-	struct trc_reader *r;
-	struct trc_record rec;
-	jv_diag_clear(d);
-	*n = 0;
-	int rc = trc_open(path, fmt, &r, d);
-	if (rc < 0)
-		return rc;
-	while ((rc = trc_next(r, &rec, d)) == 1) {
-		if (recs && *n < max)
-			recs[*n] = rec;
-		(*n)++;
-	}
-	trc_close(r);
-	return rc;
-}
-
-static struct trc_reader *open_ok(const char *path, const char *fmt)
-{
-	struct trc_reader *r = NULL;
-	struct jv_diag d;
-	jv_diag_clear(&d);
-	int rc = trc_open(path, fmt, &r, &d);
-	ck_assert_msg(rc == 0, "%s: %s", path, d.msg);
-	return r;
-}
 
 static int counter_index(struct trc_reader *r, const char *name)
 {
@@ -103,16 +51,10 @@ static void expect_error(const char *content, size_t len, const char *fmt,
 	const char *path = write_tmp("bad.txt", content, len);
 	struct jv_diag d;
 	long n;
-	int rc = read_all(path, fmt, NULL, 0, &n, &d);
+	int rc = read_trace(path, fmt, NULL, 0, &n, &d);
 	ck_assert_msg(rc == code, "expected %s, got %s (%s) for:\n%s",
 		      jv_errname(code), jv_errname(rc), d.msg, content);
-	char want[600];
-	if (line > 0)
-		snprintf(want, sizeof want, "%s:%ld: ", path, line);
-	else
-		snprintf(want, sizeof want, "%s: ", path);
-	ck_assert_msg(strncmp(d.msg, want, strlen(want)) == 0,
-		      "message '%s' does not start with '%s'", d.msg, want);
+	assert_msg_at(content, d.msg, path, line, "");
 	ck_assert_msg(strstr(d.msg, frag) != NULL,
 		      "message '%s' lacks '%s'", d.msg, frag);
 }
@@ -195,7 +137,7 @@ START_TEST(stat_real_first_record_units)
 	struct trc_record recs[2];
 	long n;
 	struct jv_diag d;
-	int rc = read_all(REAL("haswell-i5-memsys2016/sleep.perf"), "perf-stat",
+	int rc = read_trace(REAL("haswell-i5-memsys2016/sleep.perf"), "perf-stat",
 			  recs, 2, &n, &d);
 	ck_assert_msg(rc == 0, "%s", d.msg);
 	const struct trc_pmc_interval *p = &recs[0].u.pmci;
@@ -268,7 +210,7 @@ START_TEST(stat_real_to_native_csv)
 {
 	struct trc_reader *r = open_ok(REAL("haswell-i5-memsys2016/stream.perf"),
 				       NULL);
-	const char *out = tmp_path("stream.csv");
+	const char *out = at("stream.csv");
 	const char *names[TRC_MAX_COUNTERS];
 	for (int i = 0; i < trc_n_counters(r); i++)
 		names[i] = trc_counter_name(r, i);
@@ -288,7 +230,7 @@ START_TEST(stat_real_to_native_csv)
 	ck_assert_int_eq(trc_writer_close(w, &d), 0);
 	static struct trc_record back[200];
 	long m;
-	ck_assert_int_eq(read_all(out, NULL, back, 200, &m, &d), 0);
+	ck_assert_int_eq(read_trace(out, NULL, back, 200, &m, &d), 0);
 	ck_assert_int_eq(m, n);
 	for (long i = 0; i < n; i++) {
 		ck_assert_int_eq(back[i].u.pmci.t_ns, in[i].u.pmci.t_ns);
@@ -379,13 +321,7 @@ START_TEST(stat_fixture_records)
 	ck_assert_msg(rc == 0, "%s: %s", f->file, d.msg);
 	ck_assert_int_eq(n, f->n_rec);
 	ck_assert_uint_eq(trc_skipped(r, NULL), f->skipped);
-	int found = 0;
-	for (int v = 0; v < trc_n_vms(r); v++)
-		if (strcmp(trc_vm_name(r, v), f->attrs_vm) == 0) {
-			ck_assert_str_eq(trc_vm_attrs(r, v), f->attrs);
-			found = 1;
-		}
-	ck_assert(found);
+	assert_vm_attrs_of(r, f->attrs_vm, f->attrs);
 	trc_close(r);
 }
 END_TEST
@@ -399,12 +335,12 @@ START_TEST(stat_generated_ok)
 	struct jv_diag d;
 	/* CRLF, last line without newline, 10 decimals (truncated), unknown
 	 * unit "foo" scaled x1e6 as "ufoo" */
-	const char *p = write_str("crlf.csv",
+	const char *p = write_tmp_str("crlf.csv",
 				  "1.0000000019,7,,cycles,1,100.00\r\n"
 				  "1.0000000019,2.5,foo,myevent,1,100.00\r\n"
 				  "2.5,8,,cycles,1,100.00\r\n"
 				  "2.5,0.000001,foo,myevent,1,100.00");
-	ck_assert_int_eq(read_all(p, NULL, recs, 4, &n, &d), 0);
+	ck_assert_int_eq(read_trace(p, NULL, recs, 4, &n, &d), 0);
 	ck_assert_int_eq(n, 2);
 	ck_assert_int_eq(recs[0].u.pmci.t_ns, 1000000001);
 	ck_assert_uint_eq(recs[0].u.pmci.delta[1], 2500000);
@@ -422,7 +358,7 @@ START_TEST(stat_generated_ok)
 	cg[80] = '\0';
 	snprintf(buf, sizeof buf, "1.0,5,,cycles,/,1,100.00\n"
 				  "1.0,6,,cycles,%s,1,100.00\n", cg);
-	p = write_str("cg.csv", buf);
+	p = write_tmp_str("cg.csv", buf);
 	r = open_ok(p, "perf-stat");
 	struct trc_record rec;
 	ck_assert_int_eq(trc_next(r, &rec, &d), 1);
@@ -437,12 +373,12 @@ START_TEST(stat_generated_ok)
 	trc_close(r);
 
 	/* 18 events: the last two are skipped and counted */
-	size_t at = 0;
+	size_t len = 0;
 	for (int t = 1; t <= 2; t++)
 		for (int e = 0; e < 18; e++)
-			at += (size_t)snprintf(buf + at, sizeof buf - at,
+			len += (size_t)snprintf(buf + len, sizeof buf - len,
 					       "%d.0,%d,,e%d,1,100.00\n", t, e, e);
-	p = write_str("many.csv", buf);
+	p = write_tmp_str("many.csv", buf);
 	r = open_ok(p, "perf-stat");
 	ck_assert_int_eq(trc_n_counters(r), 16);
 	ck_assert_int_eq(trc_next(r, &rec, &d), 1);
@@ -461,17 +397,17 @@ START_TEST(stat_probe)
 {
 	struct trc_reader *r;
 	struct jv_diag d;
-	const char *p = write_str("h.txt", "     1.000 CPU3   12,345  cycles\n");
+	const char *p = write_tmp_str("h.txt", "     1.000 CPU3   12,345  cycles\n");
 	r = open_ok(p, NULL);
 	ck_assert_str_eq(trc_format_name(r), "perf-stat");
 	trc_close(r);
-	p = write_str("x.csv", "# started on Mon\n\n1.5;<not counted>;;cycles;0;0.00\n"
+	p = write_tmp_str("x.csv", "# started on Mon\n\n1.5;<not counted>;;cycles;0;0.00\n"
 			       "2.5;3;;cycles;1;100.00\n");
 	r = open_ok(p, NULL);
 	ck_assert_str_eq(trc_format_name(r), "perf-stat");
 	trc_close(r);
 	/* DiskSim-like numbers only: not perf stat */
-	p = write_str("ds.txt", "0.000000 0 12345 8 1\n");
+	p = write_tmp_str("ds.txt", "0.000000 0 12345 8 1\n");
 	jv_diag_clear(&d);
 	if (trc_open(p, NULL, &r, &d) == 0) {
 		ck_assert_str_ne(trc_format_name(r), "perf-stat");
@@ -556,19 +492,19 @@ END_TEST
 /* Limits: more than 256 distinct events, an event name over 200 bytes. */
 START_TEST(stat_error_limits)
 {
-	size_t cap = 64 * 1024, at = 0;
+	size_t cap = 64 * 1024, len = 0;
 	char *buf = malloc(cap);
 	ck_assert_ptr_nonnull(buf);
 	for (int e = 0; e <= 256; e++)
-		at += (size_t)snprintf(buf + at, cap - at,
+		len += (size_t)snprintf(buf + len, cap - len,
 				       "1.0,1,,event%d,1,100.00\n", e);
-	expect_error(buf, at, "perf-stat", JV_ELIMIT, 257,
+	expect_error(buf, len, "perf-stat", JV_ELIMIT, 257,
 		     "more than 256 distinct events");
 	char name[260];
 	memset(name, 'n', 250);
 	name[250] = '\0';
-	at = (size_t)snprintf(buf, cap, "1.0,1,,%s,1,100.00\n", name);
-	expect_error(buf, at, "perf-stat", JV_ELIMIT, 1,
+	len = (size_t)snprintf(buf, cap, "1.0,1,,%s,1,100.00\n", name);
+	expect_error(buf, len, "perf-stat", JV_ELIMIT, 1,
 		     "name longer than 200 bytes");
 	free(buf);
 }
@@ -624,14 +560,7 @@ START_TEST(script_real_samples)
 		ck_assert_uint_eq(last[c][1], want[c][1] * period);
 	}
 	ck_assert_int_eq(trc_n_vms(r), 5);
-	int found = 0;
-	for (int v = 0; v < trc_n_vms(r); v++)
-		if (strcmp(trc_vm_name(r, v), "21796") == 0) {
-			ck_assert_str_eq(trc_vm_attrs(r, v),
-					 "pid=21796,comm=noploop");
-			found = 1;
-		}
-	ck_assert(found);
+	assert_vm_attrs_of(r, "21796", "pid=21796,comm=noploop");
 	ck_assert_uint_eq(trc_skipped(r, NULL), 0);
 	trc_close(r);
 }
@@ -697,13 +626,7 @@ START_TEST(script_fixture_records)
 	ck_assert_uint_eq(trc_skipped(r, &why), f->skipped);
 	if (f->skipped)
 		ck_assert_ptr_nonnull(strstr(why, "other than counter samples"));
-	int found = 0;
-	for (int v = 0; v < trc_n_vms(r); v++)
-		if (strcmp(trc_vm_name(r, v), f->attrs_vm) == 0) {
-			ck_assert_str_eq(trc_vm_attrs(r, v), f->attrs);
-			found = 1;
-		}
-	ck_assert(found);
+	assert_vm_attrs_of(r, f->attrs_vm, f->attrs);
 	trc_close(r);
 }
 END_TEST
@@ -713,11 +636,11 @@ END_TEST
 START_TEST(script_generated_ok)
 {
 	char buf[4096];
-	size_t at = 0;
+	size_t len = 0;
 	for (int e = 0; e < 18; e++)
-		at += (size_t)snprintf(buf + at, sizeof buf - at,
+		len += (size_t)snprintf(buf + len, sizeof buf - len,
 				       "a 1 [000] 1.%06d: 10 ev%d:\n", e, e);
-	const char *p = write_str("many.txt", buf);
+	const char *p = write_tmp_str("many.txt", buf);
 	struct trc_reader *r = open_ok(p, "perf-script");
 	ck_assert_int_eq(trc_n_counters(r), 16);
 	struct trc_record rec;
@@ -732,7 +655,7 @@ START_TEST(script_generated_ok)
 	ck_assert_ptr_nonnull(strstr(why, "beyond the 16th"));
 	trc_close(r);
 
-	p = write_str("sw.txt",
+	p = write_tmp_str("sw.txt",
 		      "x 5 [002] 7.5: sched:sched_switch: prev_comm=x prev_pid=5 "
 		      "prev_prio=120 prev_state=S ==> next_comm=y next_pid=6 "
 		      "next_prio=120\n");
@@ -802,7 +725,7 @@ START_TEST(script_error_freq_header)
 	struct trc_record rec;
 	long cnt;
 	struct jv_diag d;
-	ck_assert_int_eq(read_all(p, NULL, &rec, 1, &cnt, &d), 0);
+	ck_assert_int_eq(read_trace(p, NULL, &rec, 1, &cnt, &d), 0);
 	ck_assert_int_eq(cnt, 1);
 	ck_assert_uint_eq(rec.u.pmc.ctr[0], 4000);
 }
@@ -833,7 +756,7 @@ END_TEST
 static Suite *fmt_perf_suite(void)
 {
 	Suite *s = suite_create("fmt_perf");
-	TCase *tc = tcase_create("perf-stat");
+	TCase *tc = tmp_tcase("perf-stat");
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, stat_real_paired, 0,
 			    (int)(sizeof paired / sizeof paired[0]));
@@ -848,7 +771,7 @@ static Suite *fmt_perf_suite(void)
 			    (int)(sizeof stat_errors / sizeof stat_errors[0]));
 	tcase_add_test(tc, stat_error_limits);
 	suite_add_tcase(s, tc);
-	tc = tcase_create("perf-script");
+	tc = tmp_tcase("perf-script");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, script_real_samples);
 	tcase_add_loop_test(tc, script_fixture_records, 0,
@@ -865,18 +788,9 @@ static Suite *fmt_perf_suite(void)
 
 int main(void)
 {
-	snprintf(tmp_dir, sizeof tmp_dir, "/tmp/check_fmt_perf-XXXXXX");
-	if (!mkdtemp(tmp_dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
 	SRunner *sr = srunner_create(fmt_perf_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmp_dir);
 	return failed ? 1 : 0;
 }

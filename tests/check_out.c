@@ -94,6 +94,32 @@ static void commit_ok(struct out_run *r)
 	ck_assert_msg(err == 0, "commit: %s", d.msg);
 }
 
+/* out_run_open(dir, force, db) without run information, expected to fail:
+ * its code (d filled); no run is returned. */
+static int open_refused(const char *dir, int force, const char *db, struct jv_diag *d)
+{
+	struct out_run *r = NULL;
+	jv_diag_clear(d);
+	int err = out_run_open(dir, force, db, NULL, &r, d);
+	ck_assert_ptr_null(r);
+	return err;
+}
+
+/* out_run_commit expected to fail: its code (d filled). */
+static int commit_err(struct out_run *r, struct jv_diag *d)
+{
+	jv_diag_clear(d);
+	return out_run_commit(r, d);
+}
+
+/* The path of name in the test's directory, kept (at() rotates). */
+static const char *db_path(const char *name)
+{
+	static char dbp[PATH_LEN];
+	snprintf(dbp, sizeof dbp, "%s", at(name));
+	return dbp;
+}
+
 /* The sample table used by several tests: one row per case. */
 struct sample_row {
 	int64_t t_ns;
@@ -237,14 +263,11 @@ END_TEST
 
 START_TEST(test_exists_refused)
 {
-	struct out_run *r = NULL;
 	struct jv_diag d;
 	char want[PATH_LEN + 100];
 	ck_assert_int_eq(mkdir(at("run"), 0777), 0);
 	spit(at("run/old.csv"), "keep me\n");
-	jv_diag_clear(&d);
-	ck_assert_int_eq(out_run_open(at("run"), 0, NULL, NULL, &r, &d), JV_EEXIST);
-	ck_assert_ptr_null(r);
+	ck_assert_int_eq(open_refused(at("run"), 0, NULL, &d), JV_EEXIST);
 	snprintf(want, sizeof want, "%s: output directory exists (use --force to replace it)",
 		 at("run"));
 	ck_assert_str_eq(d.msg, want);
@@ -256,11 +279,9 @@ END_TEST
 
 START_TEST(test_exists_file_refused_even_with_force)
 {
-	struct out_run *r = NULL;
 	struct jv_diag d;
 	spit(at("run"), "a file\n");
-	jv_diag_clear(&d);
-	ck_assert_int_eq(out_run_open(at("run"), 1, NULL, NULL, &r, &d), JV_EEXIST);
+	ck_assert_int_eq(open_refused(at("run"), 1, NULL, &d), JV_EEXIST);
 	ck_assert_ptr_nonnull(strstr(d.msg, "not a directory"));
 	ck_assert_str_eq(listing(base), "run");
 }
@@ -318,8 +339,7 @@ START_TEST(test_exists_at_commit_refused)
 	write_sample(r);
 	ck_assert_int_eq(mkdir(at("run"), 0777), 0);
 	spit(at("run/other.txt"), "someone else's\n");
-	jv_diag_clear(&d);
-	ck_assert_int_eq(out_run_commit(r, &d), JV_EEXIST);
+	ck_assert_int_eq(commit_err(r, &d), JV_EEXIST);
 	ck_assert_ptr_nonnull(strstr(d.msg, "use --force"));
 	ck_assert_str_eq(listing(base), "run");
 	ck_assert_str_eq(listing(at("run")), "other.txt");
@@ -345,8 +365,7 @@ START_TEST(test_write_failure_table)
 	/* sticky: every later call fails at once */
 	ck_assert_int_eq(out_table_rowv(t, (int64_t)1, 1.0), JV_EIO);
 	ck_assert_ptr_null(out_run_fopen(r, "summary.txt"));
-	jv_diag_clear(&d);
-	ck_assert_int_eq(out_run_commit(r, &d), JV_EIO);
+	ck_assert_int_eq(commit_err(r, &d), JV_EIO);
 	unlimit_file_size();
 	char want[PATH_LEN + 100];
 	snprintf(want, sizeof want, "%s: write failed: %s", at("run/power.csv"), strerror(EFBIG));
@@ -369,8 +388,7 @@ START_TEST(test_write_failure_at_commit)
 	for (int i = 0; i < 200; i++) /* ~200 KB, stays in the 1 MiB buffer */
 		ck_assert_int_eq(out_table_rowv(t, line), 0);
 	limit_file_size(FSIZE_LIMIT_B);
-	jv_diag_clear(&d);
-	ck_assert_int_eq(out_run_commit(r, &d), JV_EIO);
+	ck_assert_int_eq(commit_err(r, &d), JV_EIO);
 	unlimit_file_size();
 	ck_assert_ptr_nonnull(strstr(d.msg, "big.csv: write failed: "));
 	ck_assert_str_eq(listing(base), "");
@@ -391,8 +409,7 @@ START_TEST(test_write_failure_keeps_old)
 		fprintf(f, "line %d of a long summary\n", i);
 	/* the caller's fclose sees the error, and commit does too */
 	ck_assert_int_eq(fclose(f), EOF);
-	jv_diag_clear(&d);
-	ck_assert_int_eq(out_run_commit(r, &d), JV_EIO);
+	ck_assert_int_eq(commit_err(r, &d), JV_EIO);
 	unlimit_file_size();
 	ck_assert_ptr_nonnull(strstr(d.msg, "summary.txt: write failed: "));
 	ck_assert_str_eq(listing(base), "run");
@@ -411,8 +428,7 @@ START_TEST(test_write_failure_text_ignored_by_caller)
 	for (int i = 0; i < 20000; i++)
 		fprintf(f, "line %d\n", i);
 	(void)fclose(f);
-	jv_diag_clear(&d);
-	ck_assert_int_eq(out_run_commit(r, &d), JV_EIO);
+	ck_assert_int_eq(commit_err(r, &d), JV_EIO);
 	unlimit_file_size();
 	ck_assert_str_eq(listing(base), "");
 }
@@ -430,8 +446,7 @@ START_TEST(test_nonfinite_rejected)
 		ck_assert_int_eq(out_table_rowv(t, (int64_t)1, 2.0), 0);
 		ck_assert_int_eq(out_table_rowv(t, (int64_t)2, bad[i]), JV_EINVAL);
 		ck_assert_ptr_nonnull(strstr(out_run_diag(r)->msg, "not a finite number"));
-		jv_diag_clear(&d);
-		ck_assert_int_eq(out_run_commit(r, &d), JV_EINVAL);
+		ck_assert_int_eq(commit_err(r, &d), JV_EINVAL);
 		ck_assert_ptr_nonnull(strstr(d.msg, "power.csv: column 2: not a finite number"));
 		ck_assert_str_eq(listing(base), "");
 	}
@@ -661,8 +676,7 @@ static char *db_power_csv(sqlite3 *h, int64_t run_id)
 
 START_TEST(test_db_rows_equal_csv)
 {
-	char dbp[PATH_LEN];
-	snprintf(dbp, sizeof dbp, "%s", at("runs.db"));
+	const char *dbp = db_path("runs.db");
 	struct out_run *r = open_run(at("run"), 0, dbp);
 	ck_assert_int_eq(out_run_id(r), 1);
 	write_sample(r);
@@ -715,8 +729,7 @@ END_TEST
 
 START_TEST(test_db_no_db_table)
 {
-	char dbp[PATH_LEN];
-	snprintf(dbp, sizeof dbp, "%s", at("runs.db"));
+	const char *dbp = db_path("runs.db");
 	static const char *const cols[] = { "t_ns", "power_w" };
 	struct out_table *t, *bad = (struct out_table *)1;
 	struct out_run *r = open_run(at("run"), 0, dbp);
@@ -740,8 +753,7 @@ END_TEST
 
 START_TEST(test_db_journal_wal)
 {
-	char dbp[PATH_LEN];
-	snprintf(dbp, sizeof dbp, "%s", at("runs.db"));
+	const char *dbp = db_path("runs.db");
 	commit_ok(open_run(at("run"), 0, dbp));
 	sqlite3 *h = db_open(dbp);
 	ck_assert_str_eq(db_text(h, "PRAGMA journal_mode"), "wal");
@@ -753,8 +765,7 @@ END_TEST
 
 START_TEST(test_db_two_runs)
 {
-	char dbp[PATH_LEN];
-	snprintf(dbp, sizeof dbp, "%s", at("runs.db"));
+	const char *dbp = db_path("runs.db");
 	struct out_run *r = open_run(at("run1"), 0, dbp);
 	ck_assert_int_eq(out_run_id(r), 1);
 	write_sample(r);
@@ -779,8 +790,7 @@ END_TEST
 
 START_TEST(test_db_abort_rolls_back)
 {
-	char dbp[PATH_LEN];
-	snprintf(dbp, sizeof dbp, "%s", at("runs.db"));
+	const char *dbp = db_path("runs.db");
 	/* a first run commits; the second aborts and must leave no trace */
 	struct out_run *r = open_run(at("run1"), 0, dbp);
 	write_sample(r);
@@ -807,8 +817,7 @@ END_TEST
 
 START_TEST(test_db_abort_first_run)
 {
-	char dbp[PATH_LEN];
-	snprintf(dbp, sizeof dbp, "%s", at("runs.db"));
+	const char *dbp = db_path("runs.db");
 	struct out_run *r = open_run(at("run"), 0, dbp);
 	write_sample(r);
 	out_run_abort(r);
@@ -824,19 +833,15 @@ END_TEST
 
 START_TEST(test_db_schema_version_refused)
 {
-	char dbp[PATH_LEN];
-	snprintf(dbp, sizeof dbp, "%s", at("runs.db"));
+	const char *dbp = db_path("runs.db");
 	commit_ok(open_run(at("run1"), 0, dbp));
 	sqlite3 *h = db_open(dbp);
 	ck_assert_int_eq(sqlite3_exec(h, "UPDATE schema_version SET version=3", NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(h);
 
-	struct out_run *r = NULL;
 	struct jv_diag d;
-	jv_diag_clear(&d);
-	ck_assert_int_eq(out_run_open(at("run2"), 0, dbp, NULL, &r, &d), JV_EDB);
-	ck_assert_ptr_null(r);
+	ck_assert_int_eq(open_refused(at("run2"), 0, dbp, &d), JV_EDB);
 	char want[PATH_LEN + 100];
 	snprintf(want, sizeof want, "%s: database schema version 3, this joulevisor writes version 2",
 		 dbp);
@@ -847,16 +852,13 @@ END_TEST
 
 START_TEST(test_db_foreign_db_refused)
 {
-	char dbp[PATH_LEN];
-	snprintf(dbp, sizeof dbp, "%s", at("other.db"));
+	const char *dbp = db_path("other.db");
 	sqlite3 *h = NULL;
 	ck_assert_int_eq(sqlite3_open(dbp, &h), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(h, "CREATE TABLE t(x)", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
-	struct out_run *r = NULL;
 	struct jv_diag d;
-	jv_diag_clear(&d);
-	ck_assert_int_eq(out_run_open(at("run"), 0, dbp, NULL, &r, &d), JV_EDB);
+	ck_assert_int_eq(open_refused(at("run"), 0, dbp, &d), JV_EDB);
 	ck_assert_ptr_nonnull(strstr(d.msg, "no schema_version table"));
 	ck_assert_str_eq(listing(base), "other.db");
 }
@@ -869,19 +871,15 @@ START_TEST(test_db_garbage_refused)
 		"SQLite format 2\n........................................................",
 	};
 	for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
-		char dbp[PATH_LEN];
-	snprintf(dbp, sizeof dbp, "%s", at("garbage.db"));
+		const char *dbp = db_path("garbage.db");
 		char big[8192];
 		size_t n = strlen(garbage[i]);
 		for (size_t k = 0; k + 1 < sizeof big; k++)
 			big[k] = garbage[i][k % n];
 		big[sizeof big - 1] = '\0';
 		spit(dbp, i ? big : garbage[i]);
-		struct out_run *r = NULL;
 		struct jv_diag d;
-		jv_diag_clear(&d);
-		ck_assert_int_eq(out_run_open(at("run"), 0, dbp, NULL, &r, &d), JV_EDB);
-		ck_assert_ptr_null(r);
+		ck_assert_int_eq(open_refused(at("run"), 0, dbp, &d), JV_EDB);
 		char want[PATH_LEN + 100];
 		snprintf(want, sizeof want, "%s: not an SQLite database", dbp);
 		ck_assert_str_eq(d.msg, want);
@@ -895,11 +893,8 @@ END_TEST
 
 START_TEST(test_db_cannot_open)
 {
-	struct out_run *r = NULL;
 	struct jv_diag d;
-	jv_diag_clear(&d);
-	ck_assert_int_eq(out_run_open(at("run"), 0, at("no/such/dir/runs.db"), NULL, &r, &d),
-			 JV_EDB);
+	ck_assert_int_eq(open_refused(at("run"), 0, at("no/such/dir/runs.db"), &d), JV_EDB);
 	ck_assert_ptr_nonnull(strstr(d.msg, "runs.db: cannot open database"));
 	ck_assert_str_eq(listing(base), "");
 }
@@ -907,8 +902,7 @@ END_TEST
 
 START_TEST(test_db_columns_must_match)
 {
-	char dbp[PATH_LEN];
-	snprintf(dbp, sizeof dbp, "%s", at("runs.db"));
+	const char *dbp = db_path("runs.db");
 	struct out_run *r = open_run(at("run1"), 0, dbp);
 	write_sample(r);
 	commit_ok(r);
@@ -923,8 +917,7 @@ START_TEST(test_db_columns_must_match)
 				     "power_w REAL, vm TEXT) but this run writes (run_id INTEGER, "
 				     "t_ns INTEGER, power_w REAL, vm INTEGER)"));
 	struct jv_diag d;
-	jv_diag_clear(&d);
-	ck_assert_int_eq(out_run_commit(r, &d), JV_EDB);
+	ck_assert_int_eq(commit_err(r, &d), JV_EDB);
 	ck_assert_str_eq(listing(base), "run1,runs.db");
 
 	static const char *const fewer[] = { "t_ns", "power_w" };
@@ -940,8 +933,7 @@ END_TEST
 
 START_TEST(test_db_big_seed_and_null_info)
 {
-	char dbp[PATH_LEN];
-	snprintf(dbp, sizeof dbp, "%s", at("runs.db"));
+	const char *dbp = db_path("runs.db");
 	struct out_run_info info = { .seed = UINT64_MAX };
 	struct out_run *r = NULL;
 	struct jv_diag d;
@@ -963,8 +955,7 @@ END_TEST
  * the new DIR goes away and the old one comes back. */
 START_TEST(test_db_commit_failure_restores)
 {
-	char dbp[PATH_LEN];
-	snprintf(dbp, sizeof dbp, "%s", at("runs.db"));
+	const char *dbp = db_path("runs.db");
 	ck_assert_int_eq(mkdir(at("run"), 0777), 0);
 	spit(at("run/old.csv"), "old\n");
 	struct out_run *r = open_run(at("run"), 1, dbp);
@@ -975,8 +966,7 @@ START_TEST(test_db_commit_failure_restores)
 		ck_assert_int_eq(out_run_metric(r, name, (double)i, "J"), 0);
 	limit_file_size(FSIZE_LIMIT_B);
 	struct jv_diag d;
-	jv_diag_clear(&d);
-	int err = out_run_commit(r, &d);
+	int err = commit_err(r, &d);
 	unlimit_file_size();
 	ck_assert_int_eq(err, JV_EDB);
 	ck_assert_ptr_nonnull(strstr(d.msg, "runs.db: committing the run: "));

@@ -7,6 +7,7 @@
  * and a message fragment); a 200k-record file checks streaming (sums,
  * constant reader memory); every kind is written and read back.
  */
+#define _XOPEN_SOURCE 700 /* nftw (check_tmpdir.h) */
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -21,56 +22,15 @@
 #include "base/jv_err.h"
 #include "traces/trc.h"
 
+#define CK_TMP_PREFIX "check_trc"
+#include "check_trc_fixture.h"
+
 #ifndef JV_FIXTURES
 #define JV_FIXTURES "tests/fixtures"
 #endif
 #define FIX(name) JV_FIXTURES "/trc/" name
 
-static char tmp_dir[256];
-
 /* ---- helpers -------------------------------------------------------- */
-
-static const char *tmp_path(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	char *p = buf[k++ % 4];
-	snprintf(p, sizeof buf[0], "%s/%s", tmp_dir, name);
-	return p;
-}
-
-static const char *write_tmp(const char *name, const char *data, size_t len)
-{
-	const char *path = tmp_path(name);
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-	return path;
-}
-
-static const char *write_tmp_str(const char *name, const char *s)
-{
-	return write_tmp(name, s, strlen(s));
-}
-
-/* Read a whole trace: returns the final rc (0 at EOF or the error) and
- * the number of records. */
-static int read_all(const char *path, const char *format, long *n,
-		    struct jv_diag *d)
-{
-	struct trc_reader *r;
-	struct trc_record rec;
-	jv_diag_clear(d);
-	*n = 0;
-	int rc = trc_open(path, format, &r, d);
-	if (rc < 0)
-		return rc;
-	while ((rc = trc_next(r, &rec, d)) == 1)
-		(*n)++;
-	trc_close(r);
-	return rc;
-}
 
 static int count_dir_entries(const char *dir)
 {
@@ -343,7 +303,7 @@ START_TEST(test_valid_text)
 	const char *path = write_tmp_str("valid.csv", valid_texts[_i].text);
 	struct jv_diag d;
 	long n;
-	int rc = read_all(path, NULL, &n, &d);
+	int rc = read_trace(path, NULL, NULL, 0, &n, &d);
 	ck_assert_msg(rc == 0, "%s: %s", valid_texts[_i].name, d.msg);
 	ck_assert_msg(n == valid_texts[_i].records, "%s: %ld records",
 		      valid_texts[_i].name, n);
@@ -391,7 +351,7 @@ START_TEST(test_long_lines)
 		const char *path = write_tmp("long.csv", text, n);
 		struct jv_diag d;
 		long recs;
-		int rc = read_all(path, NULL, &recs, &d);
+		int rc = read_trace(path, NULL, NULL, 0, &recs, &d);
 		if (!extra) {
 			ck_assert_msg(rc == 0, "%s", d.msg);
 			ck_assert_int_eq(recs, 2);
@@ -608,18 +568,11 @@ START_TEST(test_error_case)
 	const char *path = write_tmp(fname, c->text, len);
 	struct jv_diag d;
 	long n;
-	int rc = read_all(path, c->format, &n, &d);
+	int rc = read_trace(path, c->format, NULL, 0, &n, &d);
 	ck_assert_msg(rc == c->err, "%s: rc %s, want %s (%s)", c->name,
 		      jv_errname(rc), jv_errname(c->err), d.msg);
 	ck_assert_int_eq(d.err, c->err);
-	char want[600];
-	if (c->line > 0)
-		snprintf(want, sizeof want, "%s:%ld: %s", path, c->line,
-			 c->fragment);
-	else
-		snprintf(want, sizeof want, "%s: %s", path, c->fragment);
-	ck_assert_msg(strncmp(d.msg, want, strlen(want)) == 0,
-		      "%s:\n got  '%s'\n want '%s...'", c->name, d.msg, want);
+	assert_msg_at(c->name, d.msg, path, c->line, c->fragment);
 }
 END_TEST
 
@@ -633,7 +586,7 @@ START_TEST(test_long_blank_file)
 	const char *path = write_tmp("blank.csv", text, sizeof text);
 	struct jv_diag d;
 	long n;
-	ck_assert_int_eq(read_all(path, NULL, &n, &d), JV_EEMPTY);
+	ck_assert_int_eq(read_trace(path, NULL, NULL, 0, &n, &d), JV_EEMPTY);
 	ck_assert_ptr_nonnull(strstr(d.msg, "blank.csv: empty file"));
 }
 END_TEST
@@ -664,7 +617,7 @@ START_TEST(test_open_errors)
 	char want[600];
 
 	jv_diag_clear(&d);
-	const char *missing = tmp_path("no-such-file.csv");
+	const char *missing = at("no-such-file.csv");
 	ck_assert_int_eq(trc_open(missing, NULL, &r, &d), JV_ENOENT);
 	ck_assert_ptr_null(r);
 	snprintf(want, sizeof want, "%s: cannot open: No such file or directory",
@@ -672,9 +625,9 @@ START_TEST(test_open_errors)
 	ck_assert_str_eq(d.msg, want);
 
 	jv_diag_clear(&d);
-	ck_assert_int_eq(trc_open(tmp_dir, NULL, &r, &d), JV_EINVAL);
+	ck_assert_int_eq(trc_open(base, NULL, &r, &d), JV_EINVAL);
 	ck_assert_ptr_null(r);
-	snprintf(want, sizeof want, "%s: cannot open: Is a directory", tmp_dir);
+	snprintf(want, sizeof want, "%s: cannot open: Is a directory", base);
 	ck_assert_msg(strncmp(d.msg, want, strlen(want)) == 0, "%s", d.msg);
 
 	jv_diag_clear(&d);
@@ -685,22 +638,22 @@ START_TEST(test_open_errors)
 
 	/* the shipped invalid fixtures */
 	long n;
-	ck_assert_int_eq(read_all(FIX("pmc-backwards.csv"), NULL, &n, &d),
+	ck_assert_int_eq(read_trace(FIX("pmc-backwards.csv"), NULL, NULL, 0, &n, &d),
 			 JV_EORDER);
 	ck_assert_ptr_nonnull(strstr(d.msg, "pmc-backwards.csv:5: t_ns: time "
 					    "goes backwards (1500 < 2000 at "
 					    "line 4) for cpu 1"));
-	ck_assert_int_eq(read_all(FIX("pmc-counter-wrap.csv"), NULL, &n, &d),
+	ck_assert_int_eq(read_trace(FIX("pmc-counter-wrap.csv"), NULL, NULL, 0, &n, &d),
 			 JV_EORDER);
 	ck_assert_ptr_nonnull(strstr(d.msg, "counter wrap is not supported"));
-	ck_assert_int_eq(read_all(FIX("blk-bad-op.csv"), NULL, &n, &d),
+	ck_assert_int_eq(read_trace(FIX("blk-bad-op.csv"), NULL, NULL, 0, &n, &d),
 			 JV_EPARSE);
 	ck_assert_int_eq(n, 1);
 	ck_assert_ptr_nonnull(strstr(d.msg, "blk-bad-op.csv:4: op: "));
-	ck_assert_int_eq(read_all(FIX("blk-interval-v2.csv"), NULL, &n, &d),
+	ck_assert_int_eq(read_trace(FIX("blk-interval-v2.csv"), NULL, NULL, 0, &n, &d),
 			 JV_EPARSE);
 	ck_assert_ptr_nonnull(strstr(d.msg, ":1: unsupported version 'v2'"));
-	ck_assert_int_eq(read_all(FIX("empty.csv"), NULL, &n, &d), JV_EEMPTY);
+	ck_assert_int_eq(read_trace(FIX("empty.csv"), NULL, NULL, 0, &n, &d), JV_EEMPTY);
 }
 END_TEST
 
@@ -718,7 +671,7 @@ START_TEST(test_vm_limit)
 	free(text);
 	struct jv_diag d;
 	long recs;
-	ck_assert_int_eq(read_all(path, NULL, &recs, &d), JV_ELIMIT);
+	ck_assert_int_eq(read_trace(path, NULL, NULL, 0, &recs, &d), JV_ELIMIT);
 	ck_assert_int_eq(recs, 65536);
 	ck_assert_ptr_nonnull(strstr(d.msg, "vms.csv:65539: vm: too many "
 					    "distinct VM names (more than 65536)"));
@@ -733,7 +686,7 @@ END_TEST
 
 START_TEST(test_big_file)
 {
-	const char *path = tmp_path("big.csv");
+	const char *path = at("big.csv");
 	static const char *const ctrs[] = { "tsc", "instructions" };
 	const char *vms[BIG_VMS] = { "vm0", "vm1", "vm2", "vm3",
 				     "vm4", "vm5", "vm6", "vm7" };
@@ -855,7 +808,7 @@ START_TEST(test_round_trip)
 	int n_ctr = kind == TRC_PMC || kind == TRC_PMC_INTERVAL ? 3 : 0;
 	char name[64];
 	snprintf(name, sizeof name, "rt-%s.csv", trc_kind_name(kind));
-	const char *path = tmp_path(name);
+	const char *path = at(name);
 	struct jv_diag d;
 	struct trc_writer *w;
 	jv_diag_clear(&d);
@@ -957,8 +910,8 @@ START_TEST(test_writer_errors)
 {
 	static const char *const ctrs[] = { "c1" };
 	int kind = writer_errs[_i].kind;
-	const char *path = tmp_path("werr.csv");
-	int before = count_dir_entries(tmp_dir);
+	const char *path = at("werr.csv");
+	int before = count_dir_entries(base);
 	struct jv_diag d;
 	struct trc_writer *w;
 	jv_diag_clear(&d);
@@ -1030,7 +983,7 @@ START_TEST(test_writer_errors)
 	ck_assert_int_eq(trc_writer_close(w, &d), writer_errs[_i].err);
 	ck_assert_ptr_nonnull(strstr(d.msg, want));
 	ck_assert_int_ne(access(path, F_OK), 0);
-	ck_assert_int_eq(count_dir_entries(tmp_dir), before);
+	ck_assert_int_eq(count_dir_entries(base), before);
 }
 END_TEST
 
@@ -1044,7 +997,7 @@ START_TEST(test_writer_open_errors)
 	static const char *const many[17] = { "1", "2", "3", "4", "5", "6",
 					      "7", "8", "9", "10", "11", "12",
 					      "13", "14", "15", "16", "17" };
-	const char *path = tmp_path("wopen.csv");
+	const char *path = at("wopen.csv");
 	static const struct {
 		int kind;
 		const char *const *c;
@@ -1068,11 +1021,11 @@ START_TEST(test_writer_open_errors)
 			      d.msg);
 	}
 	jv_diag_clear(&d);
-	ck_assert_int_eq(trc_writer_open(tmp_path("no/such/dir.csv"), TRC_BLK,
+	ck_assert_int_eq(trc_writer_open(at("no/such/dir.csv"), TRC_BLK,
 					 NULL, 0, &w, &d), JV_ENOENT);
 	ck_assert_ptr_nonnull(strstr(d.msg, "cannot create: No such file"));
 	jv_diag_clear(&d);
-	ck_assert_int_eq(trc_writer_open(tmp_dir, TRC_BLK, NULL, 0, &w, &d),
+	ck_assert_int_eq(trc_writer_open(base, TRC_BLK, NULL, 0, &w, &d),
 			 JV_EINVAL);
 	ck_assert_ptr_nonnull(strstr(d.msg, "is a directory"));
 	/* wrong record kind for the writer */
@@ -1092,13 +1045,13 @@ START_TEST(test_writer_replace)
 	struct jv_diag d;
 	struct trc_writer *w;
 	jv_diag_clear(&d);
-	int before = count_dir_entries(tmp_dir);
+	int before = count_dir_entries(base);
 	ck_assert_int_eq(trc_writer_open(path, TRC_BLK, NULL, 0, &w, &d), 0);
 	struct trc_blk b = { .t_ns = 1, .size_b = 8, .latency_ns = -1 };
 	ck_assert_int_eq(trc_write_blk(w, &b, "a"), 0);
-	ck_assert_int_eq(count_dir_entries(tmp_dir), before + 1); /* tmp */
+	ck_assert_int_eq(count_dir_entries(base), before + 1); /* tmp */
 	trc_writer_abort(w);
-	ck_assert_int_eq(count_dir_entries(tmp_dir), before);
+	ck_assert_int_eq(count_dir_entries(base), before);
 	ck_assert_int_eq(file_size(path), 13);
 
 	ck_assert_int_eq(trc_writer_open(path, TRC_BLK, NULL, 0, &w, &d), 0);
@@ -1113,14 +1066,14 @@ START_TEST(test_writer_replace)
 	ck_assert_str_eq(buf, "# joulevisor blk v1\n"
 			      "t_ns,vm,op,offset_b,size_b,latency_ns,disk\n"
 			      "1,a,R,0,8,-1,disk0\n");
-	ck_assert_int_eq(count_dir_entries(tmp_dir), before);
+	ck_assert_int_eq(count_dir_entries(base), before);
 }
 END_TEST
 
 /* "-" writes stdout. */
 START_TEST(test_writer_stdout)
 {
-	const char *path = tmp_path("stdout.csv");
+	const char *path = at("stdout.csv");
 	fflush(stdout);
 	int saved = dup(STDOUT_FILENO);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -1141,7 +1094,7 @@ START_TEST(test_writer_stdout)
 	ck_assert_int_eq(rc2, 0);
 	ck_assert_int_eq(rc3, 0);
 	long n;
-	ck_assert_int_eq(read_all(path, NULL, &n, &d), 0);
+	ck_assert_int_eq(read_trace(path, NULL, NULL, 0, &n, &d), 0);
 	ck_assert_int_eq(n, 1);
 }
 END_TEST
@@ -1162,7 +1115,7 @@ END_TEST
 static Suite *trc_suite(void)
 {
 	Suite *s = suite_create("trc");
-	TCase *tc = tcase_create("read");
+	TCase *tc = tmp_tcase("read");
 	tcase_add_loop_test(tc, test_valid_fixture, 0,
 			    sizeof valid_files / sizeof valid_files[0]);
 	tcase_add_test(tc, test_pmc_values);
@@ -1177,7 +1130,7 @@ static Suite *trc_suite(void)
 	tcase_add_test(tc, test_kind_names);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("errors");
+	tc = tmp_tcase("errors");
 	tcase_add_loop_test(tc, test_error_case, 0,
 			    sizeof err_cases / sizeof err_cases[0]);
 	tcase_add_test(tc, test_sticky_error);
@@ -1187,12 +1140,12 @@ static Suite *trc_suite(void)
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("stream");
+	tc = tmp_tcase("stream");
 	tcase_add_test(tc, test_big_file);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("write");
+	tc = tmp_tcase("write");
 	tcase_add_loop_test(tc, test_round_trip, 0, TRC_KIND_COUNT);
 	tcase_add_loop_test(tc, test_writer_errors, 0,
 			    sizeof writer_errs / sizeof writer_errs[0]);
@@ -1205,19 +1158,9 @@ static Suite *trc_suite(void)
 
 int main(void)
 {
-	snprintf(tmp_dir, sizeof tmp_dir, "%s/check_trc.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(tmp_dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
 	SRunner *sr = srunner_create(trc_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	char cmd[512];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "check_trc: could not remove %s\n", tmp_dir);
 	return failed ? 1 : 0;
 }

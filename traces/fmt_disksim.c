@@ -58,12 +58,8 @@
 
 struct ds_state {
 	int64_t unit_ns;
-	int have_t0;
-	int64_t t0;     /* first time, ns */
-	int64_t prev;   /* previous time, ns */
-	long prev_line;
-	int last_vm;    /* -1 before the first record */
-	uint64_t last_dev;
+	struct trc_epoch ep; /* times, ns, at line numbers */
+	struct trc_vm_cache last; /* VM of the last device */
 	char skip_buf[32]; /* trc_skipped() reason: "zero-size N" */
 };
 
@@ -78,14 +74,7 @@ static int open_ds(struct trc_reader *r, struct jv_diag *d)
 	if (!st)
 		return JV_ENOMEM;
 	st->unit_ns = unit ? unit : DS_DEFAULT_UNIT_NS;
-	st->last_vm = -1;
 	return 0;
-}
-
-static size_t mem_ds(const struct trc_reader *r)
-{
-	(void)r;
-	return sizeof(struct ds_state);
 }
 
 /* ---- fields ------------------------------------------------------------ */
@@ -137,45 +126,25 @@ range:
 
 /* ---- records ------------------------------------------------------------- */
 
-static int record_vm(struct trc_reader *r, struct ds_state *st, uint64_t dev,
-		     struct jv_diag *d)
-{
-	if (st->last_vm >= 0 && dev == st->last_dev)
-		return st->last_vm;
-	char nm[32], attrs[48];
-	int n = snprintf(nm, sizeof nm, "dev%" PRIu64, dev);
-	snprintf(attrs, sizeof attrs, "device=%" PRIu64, dev);
-	int vm = trc_intern_vm(r, nm, n, attrs, "device: too many distinct devices", d);
-	if (vm < 0)
-		return vm;
-	st->last_vm = vm;
-	st->last_dev = dev;
-	return vm;
-}
-
 static int record_time(struct trc_reader *r, struct ds_state *st, int64_t t,
 		       int64_t *t_ns, struct jv_diag *d)
 {
 	long ln = r->lines.line;
-	if (!st->have_t0) {
-		st->have_t0 = 1;
-		st->t0 = t;
-	} else if (t < st->prev) {
+	uint64_t span = 0;
+	if (trc_epoch_step(&st->ep, (uint64_t)t, (uint64_t)ln, INT64_MAX,
+			   &span) != TRC_EPOCH_OK) /* t <= INT64_MAX: never far */
 		return jv_diag_set(d, JV_EORDER, r->name, ln,
 				   "time: time goes backwards (%" PRId64
 				   " ns < %" PRId64 " ns at line %ld)",
-				   t, st->prev, st->prev_line);
-	}
-	st->prev = t;
-	st->prev_line = ln;
-	*t_ns = t - st->t0;
+				   t, (int64_t)st->ep.prev, (long)st->ep.prev_at);
+	*t_ns = (int64_t)span;
 	return 0;
 }
 
-static int parse_row(struct trc_reader *r, struct ds_state *st,
-		     const char *line, size_t len, struct trc_record *rec,
-		     struct jv_diag *d)
+static int parse_row(struct trc_reader *r, const char *line, size_t len,
+		     struct trc_record *rec, struct jv_diag *d)
 {
+	struct ds_state *st = r->priv;
 	struct trc_fld f[DS_FIELDS];
 	int nf = trc_split_blanks(line, len, f, DS_FIELDS);
 	if (nf != DS_FIELDS)
@@ -199,48 +168,25 @@ static int parse_row(struct trc_reader *r, struct ds_state *st,
 				   "beyond %" PRId64 " bytes", INT64_MAX);
 	if ((rc = record_time(r, st, t, &b->t_ns, d)) < 0)
 		return rc;
-	if (n_sect == 0) {
-		r->skipped++;
-		snprintf(st->skip_buf, sizeof st->skip_buf,
-			 "zero-size %" PRIu64, r->skipped);
-		r->skip_reason = st->skip_buf;
-		return 0;
-	}
-	int vm = record_vm(r, st, dev, d);
+	if (n_sect == 0)
+		return trc_skip_zero(r, st->skip_buf, sizeof st->skip_buf);
+	int vm = trc_numbered_vm(r, &st->last, "dev", "device", dev,
+				 "device: too many distinct devices", d);
 	if (vm < 0)
 		return vm;
-	rec->kind = TRC_BLK;
-	rec->line = r->lines.line;
-	b->vm = vm;
-	b->op = (flags & DS_FLAG_READ) ? TRC_OP_READ : TRC_OP_WRITE;
-	b->offset_b = (int64_t)(lba * DS_SECTOR_B);
-	b->size_b = (int64_t)(n_sect * DS_SECTOR_B);
-	b->latency_ns = -1;
-	b->disk = 0;
-	return 1;
+	return trc_blk_yield(rec, r->lines.line, vm,
+			     (flags & DS_FLAG_READ) ? TRC_OP_READ : TRC_OP_WRITE,
+			     (int64_t)(lba * DS_SECTOR_B),
+			     (int64_t)(n_sect * DS_SECTOR_B), -1);
 }
 
 static int next_ds(struct trc_reader *r, struct trc_record *rec,
 		   struct jv_diag *d)
 {
-	struct ds_state *st = r->priv;
-	char *line;
-	size_t len;
-	for (;;) {
-		int rc = trc_lines_next(&r->lines, &line, &len, d);
-		if (rc <= 0)
-			return rc;
-		size_t i = 0;
-		while (i < len && trc_is_space(line[i]))
-			i++;
-		if (i == len)
-			continue; /* blank line */
-		rc = parse_row(r, st, line, len, rec, d);
-		if (rc != 0)
-			return rc;
-	}
+	return trc_next_line(r, rec, d, parse_row);
 }
 
 const struct trc_format trc_fmt_disksim = {
-	"disksim", TRC_BLK, trc_probe_named_only, open_ds, next_ds, trc_priv_free, mem_ds,
+	"disksim", TRC_BLK, trc_probe_named_only, open_ds, next_ds, trc_priv_free,
+	trc_priv_mem,
 };

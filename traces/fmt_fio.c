@@ -80,10 +80,7 @@ static const char *const skip_names[SKIP_COUNT] = {
 
 struct fio_state {
 	int version;          /* 2 or 3 */
-	int have_t0;
-	uint64_t t0_us;       /* v3: first timestamp */
-	uint64_t prev_us;     /* v3: previous timestamp */
-	long prev_line;
+	struct trc_epoch ep;  /* v3: timestamps, us, at line numbers */
 	uint64_t wait_us;     /* v2: sum of waits */
 	int last_vm;          /* VM of last_file, -1 none */
 	size_t last_file_n;
@@ -180,12 +177,6 @@ static int open_fio(struct trc_reader *r, struct jv_diag *d)
 				   "empty file: expected first line '%s' or '%s'",
 				   FIO_HDR_V2, FIO_HDR_V3);
 	return check_header(r, st, line, len, d);
-}
-
-static size_t mem_fio(const struct trc_reader *r)
-{
-	(void)r;
-	return sizeof(struct fio_state);
 }
 
 /* ---- fields ------------------------------------------------------------ */
@@ -330,22 +321,21 @@ static int line_time(struct trc_reader *r, struct fio_state *st,
 	int rc = trc_fld_u64(r, "timestamp", ts_f, UINT64_MAX, &ts, d);
 	if (rc < 0)
 		return rc;
-	if (!st->have_t0) {
-		st->have_t0 = 1;
-		st->t0_us = ts;
-	} else if (ts < st->prev_us) {
+	uint64_t span = 0;
+	switch (trc_epoch_step(&st->ep, ts, (uint64_t)ln, FIO_US_MAX, &span)) {
+	case TRC_EPOCH_BACK:
 		return jv_diag_set(d, JV_EORDER, r->name, ln,
 				   "timestamp: time goes backwards (%" PRIu64
 				   " us < %" PRIu64 " us at line %ld)",
-				   ts, st->prev_us, st->prev_line);
-	}
-	if (ts - st->t0_us > FIO_US_MAX)
+				   ts, st->ep.prev, (long)st->ep.prev_at);
+	case TRC_EPOCH_FAR:
 		return jv_diag_set(d, JV_ERANGE, r->name, ln,
 				   "timestamp: %" PRIu64 " us is more than %" PRIu64
 				   " us after the first line's", ts, FIO_US_MAX);
-	st->prev_us = ts;
-	st->prev_line = ln;
-	*t_ns = (int64_t)(ts - st->t0_us) * FIO_NS_PER_US;
+	case TRC_EPOCH_OK:
+		break;
+	}
+	*t_ns = (int64_t)span * FIO_NS_PER_US;
 	return 0;
 }
 
@@ -363,10 +353,10 @@ static int field_count_error(const struct trc_reader *r,
 }
 
 /* 1: rec filled; 0: consumed or skipped; < 0: error. */
-static int parse_line(struct trc_reader *r, struct fio_state *st,
-		      const char *line, size_t len, struct trc_record *rec,
-		      struct jv_diag *d)
+static int parse_line(struct trc_reader *r, const char *line, size_t len,
+		      struct trc_record *rec, struct jv_diag *d)
 {
+	struct fio_state *st = r->priv;
 	char q[TRC_QUOTE_B];
 	struct trc_fld f[FIO_MAX_FIELDS + 1];
 	int nf = trc_split_blanks(line, len, f, FIO_MAX_FIELDS + 1);
@@ -443,38 +433,17 @@ static int parse_line(struct trc_reader *r, struct fio_state *st,
 		skip_count(r, st, SKIP_ZERO);
 		return 0;
 	}
-	rec->kind = TRC_BLK;
-	rec->line = ln;
-	b->vm = vm;
-	b->op = act == ACT_READ ? TRC_OP_READ : TRC_OP_WRITE;
-	b->offset_b = (int64_t)off;
-	b->size_b = (int64_t)size;
-	b->latency_ns = -1;
-	b->disk = 0;
-	return 1;
+	return trc_blk_yield(rec, ln, vm,
+			     act == ACT_READ ? TRC_OP_READ : TRC_OP_WRITE,
+			     (int64_t)off, (int64_t)size, -1);
 }
 
 static int next_fio(struct trc_reader *r, struct trc_record *rec,
 		    struct jv_diag *d)
 {
-	struct fio_state *st = r->priv;
-	char *line;
-	size_t len;
-	for (;;) {
-		int rc = trc_lines_next(&r->lines, &line, &len, d);
-		if (rc <= 0)
-			return rc;
-		size_t i = 0;
-		while (i < len && trc_is_space(line[i]))
-			i++;
-		if (i == len)
-			continue; /* blank line */
-		rc = parse_line(r, st, line, len, rec, d);
-		if (rc != 0)
-			return rc;
-	}
+	return trc_next_line(r, rec, d, parse_line);
 }
 
 const struct trc_format trc_fmt_fio = {
-	"fio", TRC_BLK, probe, open_fio, next_fio, trc_priv_free, mem_fio,
+	"fio", TRC_BLK, probe, open_fio, next_fio, trc_priv_free, trc_priv_mem,
 };

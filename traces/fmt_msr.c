@@ -54,10 +54,7 @@
 	"Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime"
 
 struct msr_state {
-	int have_t0;
-	uint64_t t0;      /* first Timestamp, ticks */
-	uint64_t prev;    /* previous Timestamp, ticks */
-	long prev_line;
+	struct trc_epoch ep; /* Timestamps, ticks, at line numbers */
 	int last_vm;      /* VM of the previous record, -1 before the first */
 	uint64_t last_disk;
 	size_t last_host_n;
@@ -72,12 +69,6 @@ static int open_msr(struct trc_reader *r, struct jv_diag *d)
 		return JV_ENOMEM;
 	st->last_vm = -1;
 	return 0;
-}
-
-static size_t mem_msr(const struct trc_reader *r)
-{
-	(void)r;
-	return sizeof(struct msr_state);
 }
 
 /* ---- fields ------------------------------------------------------------ */
@@ -168,30 +159,33 @@ static int record_time(struct trc_reader *r, struct msr_state *st,
 		       uint64_t ts, int64_t *t_ns, struct jv_diag *d)
 {
 	long ln = r->lines.line;
-	if (!st->have_t0) {
-		st->have_t0 = 1;
-		st->t0 = ts;
-	} else if (ts < st->prev) {
+	uint64_t span = 0;
+	switch (trc_epoch_step(&st->ep, ts, (uint64_t)ln,
+			       (uint64_t)INT64_MAX / MSR_TICK_NS, &span)) {
+	case TRC_EPOCH_BACK:
 		return jv_diag_set(d, JV_EORDER, r->name, ln,
 				   "Timestamp: time goes backwards (%" PRIu64
 				   " < %" PRIu64 " at line %ld)",
-				   ts, st->prev, st->prev_line);
-	}
-	if (ts < st->t0 || ts - st->t0 > (uint64_t)INT64_MAX / MSR_TICK_NS)
+				   ts, st->ep.prev, (long)st->ep.prev_at);
+	case TRC_EPOCH_FAR:
 		return jv_diag_set(d, JV_ERANGE, r->name, ln,
 				   "Timestamp: %" PRIu64 " is too far from the "
-				   "first record's %" PRIu64, ts, st->t0);
-	st->prev = ts;
-	st->prev_line = ln;
-	*t_ns = (int64_t)(ts - st->t0) * MSR_TICK_NS;
+				   "first record's %" PRIu64, ts, st->ep.t0);
+	case TRC_EPOCH_OK:
+		break;
+	}
+	*t_ns = (int64_t)span * MSR_TICK_NS;
 	return 0;
 }
 
-/* 1: rec filled; 0: the line is skipped (counted); < 0: error. */
-static int parse_row(struct trc_reader *r, struct msr_state *st,
-		     const char *line, size_t len, struct trc_record *rec,
-		     struct jv_diag *d)
+/* 1: rec filled; 0: the line is skipped (counted, or the header line);
+ * < 0: error. */
+static int parse_row(struct trc_reader *r, const char *line, size_t len,
+		     struct trc_record *rec, struct jv_diag *d)
 {
+	struct msr_state *st = r->priv;
+	if (r->lines.line == 1 && strcase_eq(line, len, MSR_HEADER))
+		return 0;
 	struct trc_fld f[MSR_FIELDS + 1];
 	int nf = trc_split_commas(line, len, f, MSR_FIELDS + 1, 0);
 	if (nf != MSR_FIELDS)
@@ -216,54 +210,22 @@ static int parse_row(struct trc_reader *r, struct msr_state *st,
 				   "%" PRId64 " bytes", INT64_MAX);
 	if ((rc = record_time(r, st, ts, &b->t_ns, d)) < 0)
 		return rc;
-	if (size == 0) {
-		r->skipped++;
-		snprintf(st->skip_buf, sizeof st->skip_buf,
-			 "zero-size %" PRIu64, r->skipped);
-		r->skip_reason = st->skip_buf;
-		return 0;
-	}
+	if (size == 0)
+		return trc_skip_zero(r, st->skip_buf, sizeof st->skip_buf);
 	int vm = record_vm(r, st, &f[1], disk, d);
 	if (vm < 0)
 		return vm;
-	rec->kind = TRC_BLK;
-	rec->line = r->lines.line;
-	b->vm = vm;
-	b->offset_b = (int64_t)off;
-	b->size_b = (int64_t)size;
-	b->latency_ns = (int64_t)rt * MSR_TICK_NS;
-	b->disk = 0;
-	return 1;
-}
-
-static int is_blank(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] != ' ' && s[i] != '\t')
-			return 0;
-	return 1;
+	return trc_blk_yield(rec, r->lines.line, vm, b->op, (int64_t)off,
+			     (int64_t)size, (int64_t)rt * MSR_TICK_NS);
 }
 
 static int next_msr(struct trc_reader *r, struct trc_record *rec,
 		    struct jv_diag *d)
 {
-	struct msr_state *st = r->priv;
-	char *line;
-	size_t len;
-	for (;;) {
-		int rc = trc_lines_next(&r->lines, &line, &len, d);
-		if (rc <= 0)
-			return rc;
-		if (is_blank(line, len))
-			continue;
-		if (r->lines.line == 1 && strcase_eq(line, len, MSR_HEADER))
-			continue;
-		rc = parse_row(r, st, line, len, rec, d);
-		if (rc != 0)
-			return rc;
-	}
+	return trc_next_line(r, rec, d, parse_row);
 }
 
 const struct trc_format trc_fmt_msr = {
-	"msr", TRC_BLK, trc_probe_named_only, open_msr, next_msr, trc_priv_free, mem_msr,
+	"msr", TRC_BLK, trc_probe_named_only, open_msr, next_msr, trc_priv_free,
+	trc_priv_mem,
 };

@@ -51,28 +51,14 @@
 #define SPC_FIELD_LIST "ASU,LBA,Size,Opcode,Timestamp"
 
 struct spc_state {
-	int have_t0;
-	int64_t t0;       /* first Timestamp, ns */
-	int64_t prev;     /* previous Timestamp, ns */
-	long prev_line;
-	int last_vm;      /* -1 before the first record */
-	uint64_t last_asu;
+	struct trc_epoch ep; /* Timestamps, ns, at line numbers */
+	struct trc_vm_cache last; /* VM of the last ASU */
 	char skip_buf[32]; /* trc_skipped() reason: "zero-size N" */
 };
 
 static int open_spc(struct trc_reader *r, struct jv_diag *d)
 {
-	struct spc_state *st = trc_priv_new(r, sizeof *st, d);
-	if (!st)
-		return JV_ENOMEM;
-	st->last_vm = -1;
-	return 0;
-}
-
-static size_t mem_spc(const struct trc_reader *r)
-{
-	(void)r;
-	return sizeof(struct spc_state);
+	return trc_priv_new(r, sizeof(struct spc_state), d) ? 0 : JV_ENOMEM;
 }
 
 /* ---- fields ------------------------------------------------------------ */
@@ -140,48 +126,30 @@ static int get_opcode(const struct trc_reader *r, const struct trc_fld *f,
 
 /* ---- records ------------------------------------------------------------- */
 
-static int record_vm(struct trc_reader *r, struct spc_state *st,
-		     uint64_t asu, struct jv_diag *d)
-{
-	if (st->last_vm >= 0 && asu == st->last_asu)
-		return st->last_vm;
-	char nm[32], attrs[48];
-	int n = snprintf(nm, sizeof nm, "asu%" PRIu64, asu);
-	snprintf(attrs, sizeof attrs, "asu=%" PRIu64, asu);
-	int vm = trc_intern_vm(r, nm, n, attrs, "ASU: too many distinct ASUs", d);
-	if (vm < 0)
-		return vm;
-	st->last_vm = vm;
-	st->last_asu = asu;
-	return vm;
-}
-
 static int record_time(struct trc_reader *r, struct spc_state *st,
 		       int64_t t, int64_t *t_ns, struct jv_diag *d)
 {
 	long ln = r->lines.line;
-	if (!st->have_t0) {
-		st->have_t0 = 1;
-		st->t0 = t;
-	} else if (t < st->prev) {
+	uint64_t span = 0;
+	if (trc_epoch_step(&st->ep, (uint64_t)t, (uint64_t)ln, INT64_MAX,
+			   &span) != TRC_EPOCH_OK) { /* t <= INT64_MAX: never far */
+		int64_t prev = (int64_t)st->ep.prev;
 		return jv_diag_set(d, JV_EORDER, r->name, ln,
 				   "Timestamp: time goes backwards (%" PRId64
 				   ".%09" PRId64 " s < %" PRId64 ".%09" PRId64
 				   " s at line %ld)",
 				   t / NS_PER_S, t % NS_PER_S,
-				   st->prev / NS_PER_S, st->prev % NS_PER_S,
-				   st->prev_line);
+				   prev / NS_PER_S, prev % NS_PER_S,
+				   (long)st->ep.prev_at);
 	}
-	st->prev = t;
-	st->prev_line = ln;
-	*t_ns = t - st->t0;
+	*t_ns = (int64_t)span;
 	return 0;
 }
 
-static int parse_row(struct trc_reader *r, struct spc_state *st,
-		     const char *line, size_t len, struct trc_record *rec,
-		     struct jv_diag *d)
+static int parse_row(struct trc_reader *r, const char *line, size_t len,
+		     struct trc_record *rec, struct jv_diag *d)
 {
+	struct spc_state *st = r->priv;
 	struct trc_fld f[SPC_MIN_FIELDS];
 	int nf = trc_split_commas(line, len, f, SPC_MIN_FIELDS, 1);
 	if (nf < SPC_MIN_FIELDS)
@@ -206,52 +174,23 @@ static int parse_row(struct trc_reader *r, struct spc_state *st,
 				   "%" PRId64 " bytes", INT64_MAX);
 	if ((rc = record_time(r, st, t, &b->t_ns, d)) < 0)
 		return rc;
-	if (size == 0) {
-		r->skipped++;
-		snprintf(st->skip_buf, sizeof st->skip_buf,
-			 "zero-size %" PRIu64, r->skipped);
-		r->skip_reason = st->skip_buf;
-		return 0;
-	}
-	int vm = record_vm(r, st, asu, d);
+	if (size == 0)
+		return trc_skip_zero(r, st->skip_buf, sizeof st->skip_buf);
+	int vm = trc_numbered_vm(r, &st->last, "asu", "asu", asu,
+				 "ASU: too many distinct ASUs", d);
 	if (vm < 0)
 		return vm;
-	rec->kind = TRC_BLK;
-	rec->line = r->lines.line;
-	b->vm = vm;
-	b->offset_b = (int64_t)off;
-	b->size_b = (int64_t)size;
-	b->latency_ns = -1;
-	b->disk = 0;
-	return 1;
-}
-
-static int is_blank(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!trc_is_space(s[i]))
-			return 0;
-	return 1;
+	return trc_blk_yield(rec, r->lines.line, vm, b->op, (int64_t)off,
+			     (int64_t)size, -1);
 }
 
 static int next_spc(struct trc_reader *r, struct trc_record *rec,
 		    struct jv_diag *d)
 {
-	struct spc_state *st = r->priv;
-	char *line;
-	size_t len;
-	for (;;) {
-		int rc = trc_lines_next(&r->lines, &line, &len, d);
-		if (rc <= 0)
-			return rc;
-		if (is_blank(line, len))
-			continue;
-		rc = parse_row(r, st, line, len, rec, d);
-		if (rc != 0)
-			return rc;
-	}
+	return trc_next_line(r, rec, d, parse_row);
 }
 
 const struct trc_format trc_fmt_spc = {
-	"spc", TRC_BLK, trc_probe_named_only, open_spc, next_spc, trc_priv_free, mem_spc,
+	"spc", TRC_BLK, trc_probe_named_only, open_spc, next_spc, trc_priv_free,
+	trc_priv_mem,
 };

@@ -2,6 +2,8 @@
 #include "traces/fmt_text.h"
 
 #include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,21 +102,35 @@ int trc_split_commas(const char *line, size_t len, struct trc_fld *f, int max, i
 	}
 }
 
+/* The size of a reader's state, kept in front of it for trc_priv_mem
+ * (a whole max_align_t so that the state stays aligned). */
+union trc_priv_head {
+	size_t size;
+	max_align_t align;
+};
+
 void *trc_priv_new(struct trc_reader *r, size_t size, struct jv_diag *d)
 {
-	void *st = calloc(1, size);
-	if (!st) {
+	union trc_priv_head *h = calloc(1, sizeof *h + size);
+	if (!h) {
 		jv_diag_set(d, JV_ENOMEM, r->name, 0, "out of memory");
 		return NULL;
 	}
-	r->priv = st;
-	return st;
+	h->size = size;
+	r->priv = h + 1;
+	return r->priv;
 }
 
 void trc_priv_free(struct trc_reader *r)
 {
-	free(r->priv);
+	if (r->priv)
+		free((union trc_priv_head *)r->priv - 1);
 	r->priv = NULL;
+}
+
+size_t trc_priv_mem(const struct trc_reader *r)
+{
+	return r->priv ? ((const union trc_priv_head *)r->priv - 1)->size : 0;
 }
 
 int trc_probe_named_only(const char *head, size_t len)
@@ -137,4 +153,82 @@ int trc_intern_vm(struct trc_reader *r, const char *nm, int n, const char *attrs
 	if (r->vms.n != before && trc_names_set_attrs(&r->vms, vm, attrs) < 0)
 		return jv_diag_set(d, JV_ENOMEM, r->name, r->lines.line, "out of memory");
 	return vm;
+}
+
+int trc_next_line(struct trc_reader *r, struct trc_record *rec, struct jv_diag *d,
+		  trc_parse_line_fn *parse)
+{
+	char *line;
+	size_t len;
+	for (;;) {
+		int rc = trc_lines_next(&r->lines, &line, &len, d);
+		if (rc <= 0)
+			return rc;
+		size_t i = 0;
+		while (i < len && trc_is_space(line[i]))
+			i++;
+		if (i == len)
+			continue; /* blank line */
+		rc = parse(r, line, len, rec, d);
+		if (rc != 0)
+			return rc;
+	}
+}
+
+int trc_skip_zero(struct trc_reader *r, char *buf, size_t n)
+{
+	r->skipped++;
+	snprintf(buf, n, "zero-size %" PRIu64, r->skipped);
+	r->skip_reason = buf;
+	return 0;
+}
+
+int trc_numbered_vm(struct trc_reader *r, struct trc_vm_cache *c,
+		    const char *prefix, const char *key, uint64_t id,
+		    const char *what, struct jv_diag *d)
+{
+	if (c->have && id == c->id)
+		return c->vm;
+	char nm[32], attrs[48];
+	int n = snprintf(nm, sizeof nm, "%s%" PRIu64, prefix, id);
+	snprintf(attrs, sizeof attrs, "%s=%" PRIu64, key, id);
+	int vm = trc_intern_vm(r, nm, n, attrs, what, d);
+	if (vm < 0)
+		return vm;
+	c->have = 1;
+	c->vm = vm;
+	c->id = id;
+	return vm;
+}
+
+int trc_blk_yield(struct trc_record *rec, long line, int vm, int32_t op,
+		  int64_t offset_b, int64_t size_b, int64_t latency_ns)
+{
+	struct trc_blk *b = &rec->u.blk;
+	rec->kind = TRC_BLK;
+	rec->line = line;
+	b->vm = vm;
+	b->op = op;
+	b->offset_b = offset_b;
+	b->size_b = size_b;
+	b->latency_ns = latency_ns;
+	b->disk = 0;
+	return 1;
+}
+
+enum trc_epoch_step trc_epoch_step(struct trc_epoch *e, uint64_t t, uint64_t at,
+				   uint64_t max_span, uint64_t *span)
+{
+	if (!e->have_t0) {
+		e->have_t0 = 1;
+		e->t0 = t;
+	} else if (t < e->prev) {
+		return TRC_EPOCH_BACK;
+	}
+	if (t - e->t0 > max_span)
+		return TRC_EPOCH_FAR;
+	e->prev = t;
+	e->prev_at = at;
+	*span = t - e->t0;
+	return TRC_EPOCH_OK;
 }

@@ -3,7 +3,9 @@
  * (fmt_msr.c, fmt_spc.c, fmt_disksim.c, fmt_fio.c, fmt_vscsi.c): a field
  * is a slice of the current line; integers are parsed strictly, with
  * messages naming the field and quoting its text; the one-block reader
- * state and the never-claiming probe of headerless formats (traces/ only).
+ * state (close and mem_b ops), the never-claiming probe of headerless
+ * formats, the blank-skipping line loop of next(), the "zero-size N" skip
+ * reason and the time epoch / order bookkeeping (traces/ only).
  */
 #ifndef JV_FMT_TEXT_H
 #define JV_FMT_TEXT_H
@@ -40,12 +42,66 @@ int trc_split_commas(const char *line, size_t len, struct trc_fld *f, int max, i
 
 /* Reader state in one zeroed block of size bytes as r->priv; NULL (with
  * d filled: out of memory) on failure. trc_priv_free is then the reader's
- * close op. */
+ * close op and trc_priv_mem its mem_b op (size). */
 void *trc_priv_new(struct trc_reader *r, size_t size, struct jv_diag *d);
 void trc_priv_free(struct trc_reader *r);
+size_t trc_priv_mem(const struct trc_reader *r);
 /* The probe of a headerless format: never claims a file (it is read
  * only when named by trace_format or --from). */
 int trc_probe_named_only(const char *head, size_t len);
+
+/* The next record of a line-oriented reader: lines holding only blanks and
+ * tabs are skipped, every other line goes to parse (1: rec filled, 0: line
+ * consumed or skipped, < 0: error) until one yields a record. Returns 1, 0
+ * at end of file or the error. */
+typedef int trc_parse_line_fn(struct trc_reader *r, const char *line, size_t len,
+			      struct trc_record *rec, struct jv_diag *d);
+int trc_next_line(struct trc_reader *r, struct trc_record *rec, struct jv_diag *d,
+		  trc_parse_line_fn *parse);
+
+/* Count a skipped zero-size request: r->skip_reason becomes "zero-size N"
+ * (written into buf, n bytes). Returns 0 (the line yields no record). */
+int trc_skip_zero(struct trc_reader *r, char *buf, size_t n);
+
+/* The VM of the last numbered source (zeroed: none yet). */
+struct trc_vm_cache {
+	int have;
+	int vm;
+	uint64_t id;
+};
+
+/* The VM "<prefix><id>" with the mapping key "<key>=<id>" (what as for
+ * trc_intern_vm); the last one is cached in c. */
+int trc_numbered_vm(struct trc_reader *r, struct trc_vm_cache *c,
+		    const char *prefix, const char *key, uint64_t id,
+		    const char *what, struct jv_diag *d);
+
+/* rec (its t_ns already set) as a block record of line (or byte offset) on
+ * disk 0; latency_ns -1 when the format has none. Returns 1 (a record). */
+int trc_blk_yield(struct trc_record *rec, long line, int vm, int32_t op,
+		  int64_t offset_b, int64_t size_b, int64_t latency_ns);
+
+/* Record times in a format's own unit: the first time is the epoch t0; a
+ * time may not go below the previous one (taken at position prev_at: a
+ * line number or a byte offset) nor more than a limit past t0. */
+struct trc_epoch {
+	int have_t0;
+	uint64_t t0;
+	uint64_t prev;
+	uint64_t prev_at;
+};
+
+enum trc_epoch_step {
+	TRC_EPOCH_OK,   /* *span = t - t0; t and at become the previous time */
+	TRC_EPOCH_BACK, /* t < e->prev: time goes backwards */
+	TRC_EPOCH_FAR,  /* t - t0 > max_span */
+};
+
+/* Time t of the record at position at; the state changes only with
+ * TRC_EPOCH_OK (and the first time always sets t0). The caller words the
+ * message of the other results. */
+enum trc_epoch_step trc_epoch_step(struct trc_epoch *e, uint64_t t, uint64_t at,
+				   uint64_t max_span, uint64_t *span);
 
 /* Intern the VM name nm[0..n) with its mapping keys attrs (recorded the
  * first time the name is seen). Returns the name's index, or JV_ELIMIT

@@ -69,10 +69,7 @@ struct vscsi_state {
 	int version;        /* 1 or 2 */
 	size_t rec_b;       /* 32 or 40 */
 	int vm;
-	int have_t0;
-	uint64_t t0_us;
-	uint64_t prev_us;
-	uint64_t prev_off;
+	struct trc_epoch ep; /* ts, us, at byte offsets */
 	/* skipped records per kind, in order of first appearance */
 	struct { unsigned kind; uint64_t n; } skips[SKIP_KINDS];
 	int n_skips;
@@ -168,12 +165,6 @@ static int open_vscsi(struct trc_reader *r, struct jv_diag *d)
 	return 0;
 }
 
-static size_t mem_vscsi(const struct trc_reader *r)
-{
-	(void)r;
-	return sizeof(struct vscsi_state);
-}
-
 /* ---- records ------------------------------------------------------------- */
 
 /* SCSI opcode -> TRC_OP_READ / TRC_OP_WRITE, or -1. */
@@ -264,24 +255,23 @@ static int check_time(struct trc_reader *r, struct vscsi_state *st,
 		      uint64_t off, uint64_t ts, int64_t *t_ns,
 		      struct jv_diag *d)
 {
-	if (!st->have_t0) {
-		st->have_t0 = 1;
-		st->t0_us = ts;
-	} else if (ts < st->prev_us) {
+	uint64_t span = 0;
+	switch (trc_epoch_step(&st->ep, ts, off, VSCSI_US_MAX, &span)) {
+	case TRC_EPOCH_BACK:
 		return jv_diag_set(d, JV_EORDER, r->name, 0,
 				   "byte offset %" PRIu64 ": ts: time goes "
 				   "backwards (%" PRIu64 " us < %" PRIu64
 				   " us at byte offset %" PRIu64 ")",
-				   off, ts, st->prev_us, st->prev_off);
-	}
-	if (ts - st->t0_us > VSCSI_US_MAX)
+				   off, ts, st->ep.prev, st->ep.prev_at);
+	case TRC_EPOCH_FAR:
 		return jv_diag_set(d, JV_ERANGE, r->name, 0,
 				   "byte offset %" PRIu64 ": ts: %" PRIu64
 				   " us is more than %" PRIu64 " us after the "
 				   "first record's", off, ts, VSCSI_US_MAX);
-	st->prev_us = ts;
-	st->prev_off = off;
-	*t_ns = (int64_t)(ts - st->t0_us) * VSCSI_NS_PER_US;
+	case TRC_EPOCH_OK:
+		break;
+	}
+	*t_ns = (int64_t)span * VSCSI_NS_PER_US;
 	return 0;
 }
 
@@ -321,15 +311,9 @@ static int decode_record(struct trc_reader *r, struct vscsi_state *st,
 		skip_note(r, st, SKIP_ZERO);
 		return 0;
 	}
-	rec->kind = TRC_BLK;
-	rec->line = (long)off;
-	b->vm = st->vm;
-	b->op = op;
-	b->offset_b = (int64_t)(v.lbn * VSCSI_SECTOR_B);
-	b->size_b = (int64_t)v.len;
-	b->latency_ns = st->version == 2 ? (int64_t)v.rt * VSCSI_NS_PER_US : -1;
-	b->disk = 0;
-	return 1;
+	return trc_blk_yield(rec, (long)off, st->vm, op,
+			     (int64_t)(v.lbn * VSCSI_SECTOR_B), (int64_t)v.len,
+			     st->version == 2 ? (int64_t)v.rt * VSCSI_NS_PER_US : -1);
 }
 
 static int next_vscsi(struct trc_reader *r, struct trc_record *rec,
@@ -362,5 +346,5 @@ static int next_vscsi(struct trc_reader *r, struct trc_record *rec,
 
 const struct trc_format trc_fmt_vscsi = {
 	"vscsi", TRC_BLK, probe, open_vscsi, next_vscsi, trc_priv_free,
-	mem_vscsi,
+	trc_priv_mem,
 };

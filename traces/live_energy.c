@@ -24,10 +24,10 @@
  * under-counted (minutes at a package's power: live reads every interval).
  */
 #include "traces/live_energy.h"
+#include "traces/live_proc.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <inttypes.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
@@ -37,22 +37,6 @@
 #include <unistd.h>
 
 #define LE_PATH_MAX 4096
-
-/* snprintf for paths; returns -1 (and an empty string) when cut. */
-static int pathf(char *buf, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int pathf(char *buf, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, cap, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= cap) {
-		buf[0] = '\0';
-		return -1;
-	}
-	return 0;
-}
 
 enum le_kind { LE_PERF = 1, LE_POWERCAP = 2 };
 
@@ -107,21 +91,21 @@ static int read_u64(const char *path, uint64_t *v)
 static int try_perf(const char *sys_root, struct lenergy *e, char *why, size_t cap)
 {
 	char dir[LE_PATH_MAX], path[LE_PATH_MAX], buf[256];
-	pathf(dir, sizeof dir, "%s/bus/event_source/devices/power", sys_root);
-	pathf(path, sizeof path, "%s/type", dir);
+	lproc_pathf(dir, sizeof dir, "%s/bus/event_source/devices/power", sys_root);
+	lproc_pathf(path, sizeof path, "%s/type", dir);
 	uint64_t type;
 	if (read_u64(path, &type)) {
-		pathf(why, cap, "no perf power PMU (%s absent)", dir);
+		lproc_pathf(why, cap, "no perf power PMU (%s absent)", dir);
 		return -1;
 	}
 	int cpu = 0;
-	pathf(path, sizeof path, "%s/cpumask", dir);
+	lproc_pathf(path, sizeof path, "%s/cpumask", dir);
 	if (read_text(path, buf, sizeof buf) == 0)
 		cpu = atoi(buf);
-	pathf(path, sizeof path, "%s/events", dir);
+	lproc_pathf(path, sizeof path, "%s/events", dir);
 	DIR *dd = opendir(path);
 	if (!dd) {
-		pathf(why, cap, "perf power PMU without events (%s)", path);
+		lproc_pathf(why, cap, "perf power PMU without events (%s)", path);
 		return -1;
 	}
 	struct dirent *de;
@@ -130,11 +114,11 @@ static int try_perf(const char *sys_root, struct lenergy *e, char *why, size_t c
 		if (strncmp(de->d_name, "energy-", 7) != 0 || strchr(de->d_name, '.'))
 			continue;
 		unsigned long long config = 0;
-		pathf(path, sizeof path, "%s/events/%s", dir, de->d_name);
+		lproc_pathf(path, sizeof path, "%s/events/%s", dir, de->d_name);
 		if (read_text(path, buf, sizeof buf) || sscanf(buf, "event=%llx", &config) != 1)
 			continue;
 		double scale = 1.0;
-		pathf(path, sizeof path, "%s/events/%s.scale", dir, de->d_name);
+		lproc_pathf(path, sizeof path, "%s/events/%s.scale", dir, de->d_name);
 		if (read_text(path, buf, sizeof buf) == 0)
 			scale = strtod(buf, NULL);
 		struct perf_event_attr a;
@@ -155,13 +139,13 @@ static int try_perf(const char *sys_root, struct lenergy *e, char *why, size_t c
 		e->fd[e->n] = fd;
 		e->scale[e->n] = scale;
 		e->first[e->n] = v;
-		pathf(e->name[e->n], sizeof e->name[e->n], "%s", de->d_name + 7);
+		lproc_pathf(e->name[e->n], sizeof e->name[e->n], "%s", de->d_name + 7);
 		e->n++;
 	}
 	closedir(dd);
 	if (e->n == 0) {
-		pathf(why, cap, "perf power PMU present but no energy event opened (%s)",
-			 last_err ? strerror(last_err) : "no energy-* event");
+		lproc_pathf(why, cap, "perf power PMU present but no energy event opened (%s)",
+			    last_err ? strerror(last_err) : "no energy-* event");
 		return -1;
 	}
 	e->kind = LE_PERF;
@@ -171,10 +155,10 @@ static int try_perf(const char *sys_root, struct lenergy *e, char *why, size_t c
 static int try_powercap(const char *sys_root, struct lenergy *e, char *why, size_t cap)
 {
 	char dir[LE_PATH_MAX], path[LE_PATH_MAX + 64];
-	pathf(dir, sizeof dir, "%s/class/powercap", sys_root);
+	lproc_pathf(dir, sizeof dir, "%s/class/powercap", sys_root);
 	DIR *dd = opendir(dir);
 	if (!dd) {
-		pathf(why, cap, "no powercap (%s absent)", dir);
+		lproc_pathf(why, cap, "no powercap (%s absent)", dir);
 		return -1;
 	}
 	struct dirent *de;
@@ -186,7 +170,7 @@ static int try_powercap(const char *sys_root, struct lenergy *e, char *why, size
 		const char *p = de->d_name;
 		if (strncmp(p, "intel-rapl:", 11) != 0 || strchr(p + 11, ':'))
 			continue;
-		pathf(names[nn++], sizeof names[0], "%s", p);
+		lproc_pathf(names[nn++], sizeof names[0], "%s", p);
 	}
 	closedir(dd);
 	/* readdir order is arbitrary: sort the zone names */
@@ -199,10 +183,10 @@ static int try_powercap(const char *sys_root, struct lenergy *e, char *why, size
 		}
 	for (int i = 0; i < nn; i++) {
 		int k = e->n;
-		pathf(e->path[k], sizeof e->path[k], "%s/%s", dir, names[i]);
-		pathf(path, sizeof path, "%s/max_energy_range_uj", e->path[k]);
+		lproc_pathf(e->path[k], sizeof e->path[k], "%s/%s", dir, names[i]);
+		lproc_pathf(path, sizeof path, "%s/max_energy_range_uj", e->path[k]);
 		int rc = read_u64(path, &e->max_uj[k]);
-		pathf(path, sizeof path, "%s/energy_uj", e->path[k]);
+		lproc_pathf(path, sizeof path, "%s/energy_uj", e->path[k]);
 		if (!rc)
 			rc = read_u64(path, &e->prev_uj[k]);
 		if (rc) {
@@ -210,19 +194,19 @@ static int try_powercap(const char *sys_root, struct lenergy *e, char *why, size
 			continue;
 		}
 		char nm[64] = "";
-		pathf(path, sizeof path, "%s/name", e->path[k]);
+		lproc_pathf(path, sizeof path, "%s/name", e->path[k]);
 		if (read_text(path, nm, sizeof nm) || !nm[0])
-			pathf(nm, sizeof nm, "%s", names[i]);
-		pathf(e->name[k], sizeof e->name[k], "%s", nm);
+			lproc_pathf(nm, sizeof nm, "%s", names[i]);
+		lproc_pathf(e->name[k], sizeof e->name[k], "%s", nm);
 		e->acc_j[k] = 0.0;
 		e->n++;
 	}
 	if (e->n == 0) {
 		if (nn == 0)
-			pathf(why, cap, "no powercap intel-rapl zone in %s", dir);
+			lproc_pathf(why, cap, "no powercap intel-rapl zone in %s", dir);
 		else
-			pathf(why, cap, "powercap intel-rapl zones unreadable (%s)",
-				 strerror(last_err));
+			lproc_pathf(why, cap, "powercap intel-rapl zones unreadable (%s)",
+				    strerror(last_err));
 		return -1;
 	}
 	e->kind = LE_POWERCAP;
@@ -275,7 +259,7 @@ int lenergy_read(struct lenergy *e, double *joules, struct jv_diag *d)
 		} else {
 			char path[LE_PATH_MAX + 16];
 			uint64_t cur;
-			pathf(path, sizeof path, "%s/energy_uj", e->path[i]);
+			lproc_pathf(path, sizeof path, "%s/energy_uj", e->path[i]);
 			int rc = read_u64(path, &cur);
 			if (rc)
 				return jv_diag_set(d, JV_EIO, path, 0, "cannot read: %s", strerror(-rc));

@@ -23,6 +23,7 @@
 #include "traces/live_proc.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,10 +35,7 @@
 #define LPROC_PATH_MAX 4096
 #define LPROC_LINE_MAX 1024
 
-/* snprintf for paths; returns -1 (and an empty string) when cut. */
-static int pathf(char *buf, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int pathf(char *buf, size_t cap, const char *fmt, ...)
+int lproc_pathf(char *buf, size_t cap, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -48,6 +46,43 @@ static int pathf(char *buf, size_t cap, const char *fmt, ...)
 		return -1;
 	}
 	return 0;
+}
+
+/* A named counter (uint64_t) of a statistics struct. */
+struct key_field {
+	const char *key;
+	size_t off;
+};
+
+#define KEY_FIELD(key, type, field) {key, offsetof(type, field)}
+
+static const struct key_field pid_io_keys[] = {
+	KEY_FIELD("rchar", struct lproc_io, rchar),
+	KEY_FIELD("wchar", struct lproc_io, wchar),
+	KEY_FIELD("syscr", struct lproc_io, syscr),
+	KEY_FIELD("syscw", struct lproc_io, syscw),
+	KEY_FIELD("read_bytes", struct lproc_io, read_b),
+	KEY_FIELD("write_bytes", struct lproc_io, write_b),
+	KEY_FIELD("cancelled_write_bytes", struct lproc_io, cancelled_write_b),
+	{NULL, 0},
+};
+
+static const struct key_field io_stat_keys[] = {
+	KEY_FIELD("rbytes", struct lproc_devio, read_b),
+	KEY_FIELD("wbytes", struct lproc_devio, write_b),
+	KEY_FIELD("rios", struct lproc_devio, reads),
+	KEY_FIELD("wios", struct lproc_devio, writes),
+	{NULL, 0},
+};
+
+/* out's counter named key in table t := v; keys not in t are ignored. */
+static void set_key(void *out, const struct key_field *t, const char *key, uint64_t v)
+{
+	for (; t->key; t++)
+		if (!strcmp(t->key, key)) {
+			*(uint64_t *)((char *)out + t->off) = v;
+			return;
+		}
 }
 
 int lproc_diskstats(const char *path, struct lproc_disk *out, int cap, int *n,
@@ -76,7 +111,7 @@ int lproc_diskstats(const char *path, struct lproc_disk *out, int cap, int *n,
 		}
 		if (*n >= cap)
 			continue;
-		pathf(k.name, sizeof k.name, "%s", name);
+		lproc_pathf(k.name, sizeof k.name, "%s", name);
 		k.reads = r;
 		k.read_b = rs * LPROC_SECTOR_B;
 		k.writes = w;
@@ -104,13 +139,13 @@ int lproc_disks(const char *proc_root, const char *sys_root, struct lproc_disk *
 	struct lproc_disk all[256];
 	int na = 0;
 	*n = 0;
-	pathf(path, sizeof path, "%s/diskstats", proc_root);
+	lproc_pathf(path, sizeof path, "%s/diskstats", proc_root);
 	int rc = lproc_diskstats(path, all, 256, &na, d);
 	if (rc)
 		return rc;
 	for (int i = 0; i < na; i++) {
 		struct stat st;
-		pathf(path, sizeof path, "%s/block/%s", sys_root, all[i].name);
+		lproc_pathf(path, sizeof path, "%s/block/%s", sys_root, all[i].name);
 		if (virtual_disk(all[i].name) || stat(path, &st) != 0)
 			continue;
 		if (*n >= cap)
@@ -124,7 +159,7 @@ int lproc_disks(const char *proc_root, const char *sys_root, struct lproc_disk *
 int lproc_pid_io(const char *proc_root, pid_t pid, struct lproc_io *out, struct jv_diag *d)
 {
 	char path[LPROC_PATH_MAX];
-	pathf(path, sizeof path, "%s/%d/io", proc_root, (int)pid);
+	lproc_pathf(path, sizeof path, "%s/%d/io", proc_root, (int)pid);
 	memset(out, 0, sizeof *out);
 	FILE *f = fopen(path, "r");
 	if (!f)
@@ -143,20 +178,7 @@ int lproc_pid_io(const char *proc_root, pid_t pid, struct lproc_io *out, struct 
 			break;
 		}
 		seen++;
-		if (!strcmp(key, "rchar"))
-			out->rchar = v;
-		else if (!strcmp(key, "wchar"))
-			out->wchar = v;
-		else if (!strcmp(key, "syscr"))
-			out->syscr = v;
-		else if (!strcmp(key, "syscw"))
-			out->syscw = v;
-		else if (!strcmp(key, "read_bytes"))
-			out->read_b = v;
-		else if (!strcmp(key, "write_bytes"))
-			out->write_b = v;
-		else if (!strcmp(key, "cancelled_write_bytes"))
-			out->cancelled_write_b = v;
+		set_key(out, pid_io_keys, key, v);
 	}
 	if (ferror(f) && !rc)
 		rc = jv_diag_set(d, JV_EIO, path, 0, "read error: %s", strerror(errno));
@@ -166,26 +188,30 @@ int lproc_pid_io(const char *proc_root, pid_t pid, struct lproc_io *out, struct 
 	return rc;
 }
 
-static struct lproc_devio *devio_slot(struct lproc_devio *out, int cap, int *n, unsigned maj,
-				      unsigned min)
+/* *s: the entry of device maj:min in out[0..*n), added if new; JV_ELIMIT
+ * ("FILE:LINE: more than CAP devices") when out is full. */
+static int devio_slot(struct lproc_devio *out, int cap, int *n, unsigned maj, unsigned min,
+		      struct lproc_devio **s, const char *path, long ln, struct jv_diag *d)
 {
 	for (int i = 0; i < *n; i++)
-		if (out[i].maj == maj && out[i].min == min)
-			return &out[i];
+		if (out[i].maj == maj && out[i].min == min) {
+			*s = &out[i];
+			return 0;
+		}
 	if (*n >= cap)
-		return NULL;
-	struct lproc_devio *s = &out[(*n)++];
-	memset(s, 0, sizeof *s);
-	s->maj = maj;
-	s->min = min;
-	return s;
+		return jv_diag_set(d, JV_ELIMIT, path, ln, "more than %d devices", cap);
+	*s = &out[(*n)++];
+	memset(*s, 0, sizeof **s);
+	(*s)->maj = maj;
+	(*s)->min = min;
+	return 0;
 }
 
 int lproc_cgroup_io_v2(const char *dir, struct lproc_devio *out, int cap, int *n,
 		       struct jv_diag *d)
 {
 	char path[LPROC_PATH_MAX];
-	pathf(path, sizeof path, "%s/io.stat", dir);
+	lproc_pathf(path, sizeof path, "%s/io.stat", dir);
 	*n = 0;
 	FILE *f = fopen(path, "r");
 	if (!f)
@@ -201,11 +227,9 @@ int lproc_cgroup_io_v2(const char *dir, struct lproc_devio *out, int cap, int *n
 			rc = jv_diag_set(d, JV_EPARSE, path, ln, "expected 'MAJ:MIN key=value...'");
 			break;
 		}
-		struct lproc_devio *s = devio_slot(out, cap, n, maj, min);
-		if (!s) {
-			rc = jv_diag_set(d, JV_ELIMIT, path, ln, "more than %d devices", cap);
+		struct lproc_devio *s;
+		if ((rc = devio_slot(out, cap, n, maj, min, &s, path, ln, d)) < 0)
 			break;
-		}
 		char *save = NULL;
 		for (char *tok = strtok_r(line + off, " \t\n", &save); tok;
 		     tok = strtok_r(NULL, " \t\n", &save)) {
@@ -213,15 +237,7 @@ int lproc_cgroup_io_v2(const char *dir, struct lproc_devio *out, int cap, int *n
 			if (!eq)
 				continue;
 			*eq = '\0';
-			uint64_t v = strtoull(eq + 1, NULL, 10);
-			if (!strcmp(tok, "rbytes"))
-				s->read_b = v;
-			else if (!strcmp(tok, "wbytes"))
-				s->write_b = v;
-			else if (!strcmp(tok, "rios"))
-				s->reads = v;
-			else if (!strcmp(tok, "wios"))
-				s->writes = v;
+			set_key(s, io_stat_keys, tok, strtoull(eq + 1, NULL, 10));
 		}
 	}
 	fclose(f);
@@ -249,11 +265,9 @@ static int v1_file(const char *path, int which, struct lproc_devio *out, int cap
 			rc = jv_diag_set(d, JV_EPARSE, path, ln, "expected 'MAJ:MIN OP VALUE'");
 			break;
 		}
-		struct lproc_devio *s = devio_slot(out, cap, n, maj, min);
-		if (!s) {
-			rc = jv_diag_set(d, JV_ELIMIT, path, ln, "more than %d devices", cap);
+		struct lproc_devio *s;
+		if ((rc = devio_slot(out, cap, n, maj, min, &s, path, ln, d)) < 0)
 			break;
-		}
 		if (!strcmp(op, "Read"))
 			*(which ? &s->reads : &s->read_b) = v;
 		else if (!strcmp(op, "Write"))
@@ -275,7 +289,7 @@ int lproc_cgroup_io_v1(const char *dir, struct lproc_devio *out, int cap, int *n
 	for (int which = 0; which < 2; which++) {
 		int rc = JV_ENOENT;
 		for (int k = 0; k < 2 && rc == JV_ENOENT; k++) {
-			pathf(path, sizeof path, "%s/%s", dir, files[which][k]);
+			lproc_pathf(path, sizeof path, "%s/%s", dir, files[which][k]);
 			rc = v1_file(path, which, out, cap, n, d);
 		}
 		if (rc == JV_ENOENT)
@@ -291,7 +305,7 @@ int lproc_cgroup_io_v1(const char *dir, struct lproc_devio *out, int cap, int *n
 int lproc_cgroup_cpu_ns(const char *dir, int v2, uint64_t *ns, struct jv_diag *d)
 {
 	char path[LPROC_PATH_MAX];
-	pathf(path, sizeof path, "%s/%s", dir, v2 ? "cpu.stat" : "cpuacct.usage");
+	lproc_pathf(path, sizeof path, "%s/%s", dir, v2 ? "cpu.stat" : "cpuacct.usage");
 	FILE *f = fopen(path, "r");
 	*ns = 0;
 	if (!f)
@@ -318,7 +332,7 @@ int lproc_cgroup_cpu_ns(const char *dir, int v2, uint64_t *ns, struct jv_diag *d
 int lproc_online_cpus(const char *sys_root, int *cpus, int cap, int *n, struct jv_diag *d)
 {
 	char path[LPROC_PATH_MAX];
-	pathf(path, sizeof path, "%s/devices/system/cpu/online", sys_root);
+	lproc_pathf(path, sizeof path, "%s/devices/system/cpu/online", sys_root);
 	*n = 0;
 	FILE *f = fopen(path, "r");
 	if (!f)
@@ -351,7 +365,7 @@ int lproc_online_cpus(const char *sys_root, int *cpus, int cap, int *n, struct j
 int lproc_pid_cpu_ns(const char *proc_root, pid_t pid, uint64_t *ns, struct jv_diag *d)
 {
 	char path[LPROC_PATH_MAX], line[LPROC_LINE_MAX];
-	pathf(path, sizeof path, "%s/%d/stat", proc_root, (int)pid);
+	lproc_pathf(path, sizeof path, "%s/%d/stat", proc_root, (int)pid);
 	*ns = 0;
 	FILE *f = fopen(path, "r");
 	if (!f)
@@ -373,7 +387,7 @@ int lproc_pid_cpu_ns(const char *proc_root, pid_t pid, uint64_t *ns, struct jv_d
 void lproc_comm(const char *proc_root, pid_t pid, char *buf, size_t cap)
 {
 	char path[LPROC_PATH_MAX];
-	pathf(path, sizeof path, "%s/%d/comm", proc_root, (int)pid);
+	lproc_pathf(path, sizeof path, "%s/%d/comm", proc_root, (int)pid);
 	buf[0] = '\0';
 	FILE *f = fopen(path, "r");
 	if (!f)

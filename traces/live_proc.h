@@ -10,6 +10,7 @@
 #ifndef JV_LIVE_PROC_H
 #define JV_LIVE_PROC_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -67,6 +68,10 @@ int lproc_online_cpus(const char *sys_root, int *cpus, int cap, int *n, struct j
  * threads plus cutime + cstime of its reaped children, ns (clock-tick
  * resolution: the fallback when perf_event_open is unavailable). */
 int lproc_pid_cpu_ns(const char *proc_root, pid_t pid, uint64_t *ns, struct jv_diag *d);
+/* snprintf for paths under the roots; returns -1 (and an empty string)
+ * when cut (also used by live_energy.c). */
+int lproc_pathf(char *buf, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* A pid's command name (proc_root/PID/comm), "" if unknown. */
 void lproc_comm(const char *proc_root, pid_t pid, char *buf, size_t cap);
 

@@ -249,19 +249,66 @@ static int bin_put(struct trc_writer *w, const struct trc_record *rec)
 	return 0;
 }
 
-/* ---- records ---------------------------------------------------------- */
-
-int trc_write_pmc(struct trc_writer *w, const struct trc_pmc *p, const char *vm)
+/* The checks every record starts with, in the reader's order: the writer's
+ * kind (fn names the caller), the VM name and t_ns. Returns the VM's index
+ * or the error. */
+static int record_head(struct trc_writer *w, int kind, const char *fn,
+		       const char *vm, int64_t t_ns, long line)
 {
-	long line = w->line + 1;
-	int rc = begin(w, TRC_PMC, "trc_write_pmc");
+	int rc = begin(w, kind, fn);
 	if (rc < 0)
 		return rc;
 	int v = check_vm(w, vm, line);
 	if (v < 0)
 		return v;
-	if ((rc = check_nonneg(w, line, "t_ns", p->t_ns)) < 0)
+	if ((rc = check_nonneg(w, line, "t_ns", t_ns)) < 0)
 		return rc;
+	return v;
+}
+
+/* Order-check a record and write it: binary output is done (0); CSV output
+ * returns 1 with *o where to format the line (ended by record_end());
+ * < 0 on error. */
+static int record_put(struct trc_writer *w, struct trc_record *rec, long line,
+		      char **o)
+{
+	int rc = order(w, rec, line);
+	if (rc < 0)
+		return rc;
+	if (w->bin)
+		return bin_put(w, rec);
+	*o = record_start(w);
+	if (!*o)
+		return w->err;
+	return 1;
+}
+
+/* "t_ns,vm" (the start of every line but pmc's). */
+static char *fmt_t_vm(char *o, int64_t t_ns, const char *vm)
+{
+	o = fmt_u64(o, (uint64_t)t_ns);
+	*o++ = ',';
+	return fmt_str(o, vm);
+}
+
+/* ",c1,c2,..." of n counters. */
+static char *fmt_counters(char *o, const uint64_t *c, int n)
+{
+	for (int i = 0; i < n; i++) {
+		*o++ = ',';
+		o = fmt_u64(o, c[i]);
+	}
+	return o;
+}
+
+/* ---- records ---------------------------------------------------------- */
+
+int trc_write_pmc(struct trc_writer *w, const struct trc_pmc *p, const char *vm)
+{
+	long line = w->line + 1;
+	int v = record_head(w, TRC_PMC, "trc_write_pmc", vm, p->t_ns, line);
+	if (v < 0)
+		return v;
 	if (p->cpu < 0 || p->cpu >= TRC_MAX_CPUS)
 		return fail(w, JV_ERANGE, line,
 			    "cpu: out of range '%" PRId32 "' (0..%d)", p->cpu,
@@ -269,23 +316,16 @@ int trc_write_pmc(struct trc_writer *w, const struct trc_pmc *p, const char *vm)
 	struct trc_record rec;
 	rec.u.pmc = *p;
 	rec.u.pmc.vm = v;
-	if ((rc = order(w, &rec, line)) < 0)
+	char *o;
+	int rc = record_put(w, &rec, line, &o);
+	if (rc <= 0)
 		return rc;
-	if (w->bin)
-		return bin_put(w, &rec);
-	char *o = record_start(w);
-	if (!o)
-		return w->err;
 	o = fmt_u64(o, (uint64_t)p->t_ns);
 	*o++ = ',';
 	o = fmt_u64(o, (uint64_t)p->cpu);
 	*o++ = ',';
 	o = fmt_str(o, vm);
-	for (int i = 0; i < w->n_counters; i++) {
-		*o++ = ',';
-		o = fmt_u64(o, p->ctr[i]);
-	}
-	record_end(w, o);
+	record_end(w, fmt_counters(o, p->ctr, w->n_counters));
 	return 0;
 }
 
@@ -293,46 +333,29 @@ int trc_write_pmci(struct trc_writer *w, const struct trc_pmc_interval *p,
 		   const char *vm)
 {
 	long line = w->line + 1;
-	int rc = begin(w, TRC_PMC_INTERVAL, "trc_write_pmci");
-	if (rc < 0)
-		return rc;
-	int v = check_vm(w, vm, line);
+	int v = record_head(w, TRC_PMC_INTERVAL, "trc_write_pmci", vm, p->t_ns,
+			    line);
 	if (v < 0)
 		return v;
-	if ((rc = check_nonneg(w, line, "t_ns", p->t_ns)) < 0)
-		return rc;
 	struct trc_record rec;
 	rec.u.pmci = *p;
 	rec.u.pmci.vm = v;
-	if ((rc = order(w, &rec, line)) < 0)
+	char *o;
+	int rc = record_put(w, &rec, line, &o);
+	if (rc <= 0)
 		return rc;
-	if (w->bin)
-		return bin_put(w, &rec);
-	char *o = record_start(w);
-	if (!o)
-		return w->err;
-	o = fmt_u64(o, (uint64_t)p->t_ns);
-	*o++ = ',';
-	o = fmt_str(o, vm);
-	for (int i = 0; i < w->n_counters; i++) {
-		*o++ = ',';
-		o = fmt_u64(o, p->delta[i]);
-	}
-	record_end(w, o);
+	o = fmt_t_vm(o, p->t_ns, vm);
+	record_end(w, fmt_counters(o, p->delta, w->n_counters));
 	return 0;
 }
 
 int trc_write_blk(struct trc_writer *w, const struct trc_blk *b, const char *vm)
 {
 	long line = w->line + 1;
-	int rc = begin(w, TRC_BLK, "trc_write_blk");
-	if (rc < 0)
-		return rc;
-	int v = check_vm(w, vm, line);
+	int rc, v = record_head(w, TRC_BLK, "trc_write_blk", vm, b->t_ns, line);
 	if (v < 0)
 		return v;
-	if ((rc = check_nonneg(w, line, "t_ns", b->t_ns)) < 0 ||
-	    (rc = check_nonneg(w, line, "offset_b", b->offset_b)) < 0 ||
+	if ((rc = check_nonneg(w, line, "offset_b", b->offset_b)) < 0 ||
 	    (rc = check_disk(w, line, b->disk)) < 0)
 		return rc;
 	if (b->op != TRC_OP_READ && b->op != TRC_OP_WRITE)
@@ -347,16 +370,10 @@ int trc_write_blk(struct trc_writer *w, const struct trc_blk *b, const char *vm)
 	struct trc_record rec;
 	rec.u.blk = *b;
 	rec.u.blk.vm = v;
-	if ((rc = order(w, &rec, line)) < 0)
+	char *o;
+	if ((rc = record_put(w, &rec, line, &o)) <= 0)
 		return rc;
-	if (w->bin)
-		return bin_put(w, &rec);
-	char *o = record_start(w);
-	if (!o)
-		return w->err;
-	o = fmt_u64(o, (uint64_t)b->t_ns);
-	*o++ = ',';
-	o = fmt_str(o, vm);
+	o = fmt_t_vm(o, b->t_ns, vm);
 	*o++ = ',';
 	*o++ = b->op == TRC_OP_WRITE ? 'W' : 'R';
 	*o++ = ',';
@@ -375,14 +392,11 @@ int trc_write_blki(struct trc_writer *w, const struct trc_blk_interval *b,
 		   const char *vm)
 {
 	long line = w->line + 1;
-	int rc = begin(w, TRC_BLK_INTERVAL, "trc_write_blki");
-	if (rc < 0)
-		return rc;
-	int v = check_vm(w, vm, line);
+	int rc, v = record_head(w, TRC_BLK_INTERVAL, "trc_write_blki", vm,
+				b->t_ns, line);
 	if (v < 0)
 		return v;
-	if ((rc = check_nonneg(w, line, "t_ns", b->t_ns)) < 0 ||
-	    (rc = check_disk(w, line, b->disk)) < 0 ||
+	if ((rc = check_disk(w, line, b->disk)) < 0 ||
 	    (rc = check_nonneg(w, line, "read_b", b->read_b)) < 0 ||
 	    (rc = check_nonneg(w, line, "write_b", b->write_b)) < 0 ||
 	    (rc = check_nonneg(w, line, "reads", b->reads)) < 0 ||
@@ -391,26 +405,17 @@ int trc_write_blki(struct trc_writer *w, const struct trc_blk_interval *b,
 	struct trc_record rec;
 	rec.u.blki = *b;
 	rec.u.blki.vm = v;
-	if ((rc = order(w, &rec, line)) < 0)
+	char *o;
+	if ((rc = record_put(w, &rec, line, &o)) <= 0)
 		return rc;
-	if (w->bin)
-		return bin_put(w, &rec);
-	char *o = record_start(w);
-	if (!o)
-		return w->err;
-	o = fmt_u64(o, (uint64_t)b->t_ns);
-	*o++ = ',';
-	o = fmt_str(o, vm);
+	o = fmt_t_vm(o, b->t_ns, vm);
 	o = fmt_str(o, ",disk");
 	o = fmt_u64(o, (uint64_t)b->disk);
-	*o++ = ',';
-	o = fmt_u64(o, (uint64_t)b->read_b);
-	*o++ = ',';
-	o = fmt_u64(o, (uint64_t)b->write_b);
-	*o++ = ',';
-	o = fmt_u64(o, (uint64_t)b->reads);
-	*o++ = ',';
-	o = fmt_u64(o, (uint64_t)b->writes);
+	const int64_t n[] = { b->read_b, b->write_b, b->reads, b->writes };
+	for (size_t i = 0; i < sizeof n / sizeof n[0]; i++) {
+		*o++ = ',';
+		o = fmt_u64(o, (uint64_t)n[i]);
+	}
 	record_end(w, o);
 	return 0;
 }
