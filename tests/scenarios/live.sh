@@ -7,8 +7,12 @@
 # leaves no cgroup behind, also when the session is stopped by SIGTERM.
 # Skips (exit 77) with the reason when perf_event_open or root is missing.
 source "$(dirname "$0")/lib.bash" "$@"
+# entities that get cgroups carry this script's tag, so the leftover checks
+# and the cleanup see only this run's cgroups (not those of a live session
+# another test runs at the same time)
+TAG="t$$"
 cleanup() {
-  for d in /sys/fs/cgroup/*/joulevisor-live-* /sys/fs/cgroup/joulevisor-live-*; do
+  for d in /sys/fs/cgroup/*/joulevisor-live-*-*"$TAG" /sys/fs/cgroup/joulevisor-live-*-*"$TAG"; do
     [ -d "$d" ] && rmdir "$d" 2>/dev/null
   done
   rm -rf "$T"
@@ -18,7 +22,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (cgroups, perf_event_open of other processes)"
 "$JV" live -q --interval 50ms -o "$T/probe" -- true >"$T/probe.out" 2>"$T/probe.err" ||
   skip "live mode unavailable here: $(tail -1 "$T/probe.err")"
-leftover() { ls -d /sys/fs/cgroup/*/joulevisor-live-* /sys/fs/cgroup/joulevisor-live-* 2>/dev/null | head -1; }
+leftover() { ls -d /sys/fs/cgroup/*/joulevisor-live-*-*"$TAG" /sys/fs/cgroup/joulevisor-live-*-*"$TAG" 2>/dev/null | head -1; }
 
 # 1. a full session: capability table, fallback model, exit 0
 expect_exit 0 "$JV" live --record "$T/rec" -o "$T/run" --interval 100ms --name work -- \
@@ -116,18 +120,18 @@ fi
 
 # 6. enforcement through the cgroups here: 20% of one CPU on a 1 s spinner
 expect_exit 0 "$JV" live -q --record "$T/rec5" -o "$T/run5" --enforce --cpu-limit 20% --duration 1s \
-  --name spin -- sh -c 'while :; do :; done'
+  --name "spin$TAG" -- sh -c 'while :; do :; done'
 expect_err "restored"
-tc=$(awk -F, 'NR > 2 { s += $3 } END { print s / 1e9 }' "$T/rec5/spin.pmc.csv")
+tc=$(awk -F, 'NR > 2 { s += $3 } END { print s / 1e9 }' "$T/rec5/spin$TAG.pmc.csv")
 awk -v x="$tc" 'BEGIN { exit !(x >= 0.1 && x <= 0.35) }' && ok || bad "task-clock $tc s under a 20% quota"
 [ -z "$(leftover)" ] && ok || bad "cgroup left behind: $(leftover)"
 # dry-run: the writes are logged, nothing is created
-expect_exit 0 "$JV" live -q -o "$T/run6" --enforce --dry-run --cpu-limit 50% -- true
+expect_exit 0 "$JV" live -q -o "$T/run6" --enforce --dry-run --cpu-limit 50% --name "dry$TAG" -- true
 expect_err "dry-run: would write"
 [ -z "$(leftover)" ] && ok || bad "dry-run created $(leftover)"
 
 # 7. SIGTERM: everything restored, exit 143, no process or cgroup left
-"$JV" live -q --interval 100ms -o "$T/run7" --enforce --cpu-limit 50% --name victim -- sleep 30 \
+"$JV" live -q --interval 100ms -o "$T/run7" --enforce --cpu-limit 50% --name "victim$TAG" -- sleep "30.$$" \
   >/dev/null 2>"$T/s.err" &
 lp=$!
 sleep 1
@@ -137,7 +141,7 @@ rc=$?
 [ "$rc" = 143 ] && ok || bad "SIGTERM: exit $rc (want 143): $(tail -2 "$T/s.err")"
 grep -q "everything restored" "$T/s.err" && ok || bad "SIGTERM: no restore message"
 [ -z "$(leftover)" ] && ok || bad "SIGTERM left $(leftover)"
-pgrep -f "^sleep 30$" >/dev/null && bad "SIGTERM left the command running" || ok
+pgrep -f "^sleep 30\.$$\$" >/dev/null && bad "SIGTERM left the command running" || ok
 
 # 8. usage errors and --vms on a host without VMs
 expect_exit 2 "$JV" live
