@@ -1,6 +1,6 @@
 /*
- * db_cli: `joulevisor db`: usage, the subcommands ls, show,
- * export, rm and migrate, and the dispatch to them (merge: db_merge.c).
+ * db_cli: `joulevisor db`: usage, the subcommands ls, show, export, rm and
+ * migrate, and the dispatch to them (merge: db_merge.c).
  *
  * The theory of operation: the top of sim/db.c; the other files of
  * the run store tools: sim/db_int.h.

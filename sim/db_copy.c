@@ -1,7 +1,6 @@
 /*
- * db_copy: copy runs between databases: the run row, its metrics
- * and its rows of every data table, creating or checking the
- * destination's tables.
+ * db_copy: copy runs between databases: the run row, its metrics and its
+ * rows of every data table, creating or checking the destination's tables.
  *
  * The theory of operation: the top of sim/db.c; the other files of
  * the run store tools: sim/db_int.h.

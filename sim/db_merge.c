@@ -1,6 +1,6 @@
 /*
- * db_merge: `joulevisor db merge`: combine run stores in one
- * transaction, refusing duplicate points before anything is written.
+ * db_merge: `joulevisor db merge`: combine run stores in one transaction,
+ * refusing duplicate points before anything is written.
  *
  * The theory of operation: the top of sim/db.c; the other files of
  * the run store tools: sim/db_int.h.

@@ -1,6 +1,6 @@
 /*
- * live_enforce: limits: parse them, turn them into cgroup quotas
- * and rates, and apply them each interval.
+ * live_enforce: limits: parse them, turn them into cgroup quotas and rates,
+ * and apply them each interval.
  *
  * The theory of operation: the top of sim/live.c; the other files of
  * live: sim/live_int.h.

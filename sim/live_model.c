@@ -1,7 +1,7 @@
 /*
- * live_model: the model evaluated per interval (the live table,
- * the metrics) and the live output: the table, CSV lines, the metrics
- * text and the HTTP endpoint.
+ * live_model: the model evaluated per interval (the live table, the
+ * metrics) and the live output: the table, CSV lines, the metrics text and
+ * the HTTP endpoint.
  *
  * The theory of operation: the top of sim/live.c; the other files of
  * live: sim/live_int.h.

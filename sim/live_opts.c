@@ -1,6 +1,5 @@
 /*
- * live_opts: usage of `joulevisor live` and parsing its
- * command line.
+ * live_opts: usage of `joulevisor live` and parsing its command line.
  *
  * The theory of operation: the top of sim/live.c; the other files of
  * live: sim/live_int.h.

@@ -1,7 +1,7 @@
 /*
- * live_rec: recording: sample every entity each interval into
- * its trace files (counter deltas, sampler records), and write the
- * generated scenario that replays the recording.
+ * live_rec: recording: sample every entity each interval into its trace
+ * files (counter deltas, sampler records), and write the generated scenario
+ * that replays the recording.
  *
  * The theory of operation: the top of sim/live.c; the other files of
  * live: sim/live_int.h.

@@ -1,6 +1,6 @@
 /*
- * live_spawn: the spawned command: fork it held before exec until
- * its sources are open, release it, reap it, stop it.
+ * live_spawn: the spawned command: fork it held before exec until its
+ * sources are open, release it, reap it, stop it.
  *
  * The theory of operation: the top of sim/live.c; the other files of
  * live: sim/live_int.h.

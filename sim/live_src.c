@@ -1,7 +1,6 @@
 /*
- * live_src: the entities (spawned command, pids, cgroups),
- * their CPU and I/O sources, and the capability table printed at the
- * start.
+ * live_src: the entities (spawned command, pids, cgroups), their CPU and
+ * I/O sources, and the capability table printed at the start.
  *
  * The theory of operation: the top of sim/live.c; the other files of
  * live: sim/live_int.h.

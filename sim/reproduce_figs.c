@@ -1,6 +1,6 @@
 /*
- * reproduce_figs: build the CSV of each figure (5, 7, 8, 9) from
- * its runs and check it against the paper's numbers.
+ * reproduce_figs: build the CSV of each figure (5, 7, 8, 9) from its runs
+ * and check it against the paper's numbers.
  *
  * What is reproduced and checked: the top of sim/reproduce.c; the
  * other files of reproduce: sim/reproduce_int.h.

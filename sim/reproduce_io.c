@@ -1,7 +1,7 @@
 /*
- * reproduce_io: read a run's outputs (summary, CSV tables,
- * values of the resolved scenario) and write figure CSVs (a temporary
- * file renamed into place).
+ * reproduce_io: read a run's outputs (summary, CSV tables, values of the
+ * resolved scenario) and write figure CSVs (a temporary file renamed into
+ * place).
  *
  * What is reproduced and checked: the top of sim/reproduce.c; the
  * other files of reproduce: sim/reproduce_int.h.

@@ -1,7 +1,7 @@
 /*
- * reproduce_report: the checks against the paper (absolute,
- * relative, range, yes/no), the manager periods as configured, rendering
- * the figures and writing report.md.
+ * reproduce_report: the checks against the paper (absolute, relative,
+ * range, yes/no), the manager periods as configured, rendering the figures
+ * and writing report.md.
  *
  * What is reproduced and checked: the top of sim/reproduce.c; the
  * other files of reproduce: sim/reproduce_int.h.

@@ -1,6 +1,6 @@
 /*
- * reproduce_run: plan the runs of the chosen figures and run them
- * in parallel child processes (progress line, failed runs quoted).
+ * reproduce_run: plan the runs of the chosen figures and run them in
+ * parallel child processes (progress line, failed runs quoted).
  *
  * What is reproduced and checked: the top of sim/reproduce.c; the
  * other files of reproduce: sim/reproduce_int.h.

@@ -1,7 +1,7 @@
 /*
  * scenario_final: finalize a loaded scenario: resolve the values that
- * depend on other options (counter names, drivers, times), load the
- * weights file, check across fields.
+ * depend on other options (counter names, drivers, times), load the weights
+ * file, check across fields.
  *
  * The loader's theory of operation: the top of sim/scenario.c; its
  * other files: sim/scenario_int.h.

@@ -1,7 +1,7 @@
 /*
- * scenario_out: print a scenario: the resolved file
- * (scn_write_resolved, values in their exact shortest form) and
- * `joulevisor help scenario` (scn_print_help).
+ * scenario_out: print a scenario: the resolved file (scn_write_resolved,
+ * values in their exact shortest form) and `joulevisor help scenario`
+ * (scn_print_help).
  *
  * The loader's theory of operation: the top of sim/scenario.c; its
  * other files: sim/scenario_int.h.

@@ -1,6 +1,6 @@
 /*
- * scenario_parse: parse one option value and set an option instance
- * from its text (numbers with units, ranges, enums, lists, paths).
+ * scenario_parse: parse one option value and set an option instance from
+ * its text (numbers with units, ranges, enums, lists, paths).
  *
  * The loader's theory of operation: the top of sim/scenario.c; its
  * other files: sim/scenario_int.h.

@@ -1,7 +1,7 @@
 /*
- * sweep_plan: the plan: every point of the sweep and this
- * shard's, with their point keys, repeats and whether the database already
- * holds them complete; the values checked by loading the scenario.
+ * sweep_plan: the plan: every point of the sweep and this shard's, with
+ * their point keys, repeats and whether the database already holds them
+ * complete; the values checked by loading the scenario.
  *
  * The theory of operation: the top of sim/sweep.c; the other files of
  * sweep: sim/sweep_int.h.

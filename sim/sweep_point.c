@@ -1,7 +1,7 @@
 /*
- * sweep_point: one point, in a worker process: run it, derive its
- * control and accounting metrics from the run's outputs, and store the run
- * through a temporary database copied into the sweep's.
+ * sweep_point: one point, in a worker process: run it, derive its control
+ * and accounting metrics from the run's outputs, and store the run through
+ * a temporary database copied into the sweep's.
  *
  * The theory of operation: the top of sim/sweep.c; the other files of
  * sweep: sim/sweep_int.h.

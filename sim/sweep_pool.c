@@ -1,6 +1,6 @@
 /*
- * sweep_pool: the parent process: the pool of worker processes,
- * progress and tallies, stale temporary files, and sweep_run.
+ * sweep_pool: the parent process: the pool of worker processes, progress
+ * and tallies, stale temporary files, and sweep_run.
  *
  * The theory of operation: the top of sim/sweep.c; the other files of
  * sweep: sim/sweep_int.h.

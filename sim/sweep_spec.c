@@ -1,7 +1,7 @@
 /*
- * sweep_spec: the sweep specification: parse --grid, --range,
- * --seeds and --shard, check the spec, and enumerate its points (count,
- * shard membership, the overrides and seed of the i-th point).
+ * sweep_spec: the sweep specification: parse --grid, --range, --seeds and
+ * --shard, check the spec, and enumerate its points (count, shard
+ * membership, the overrides and seed of the i-th point).
  *
  * The theory of operation: the top of sim/sweep.c; the other files of
  * sweep: sim/sweep_int.h.
