@@ -450,18 +450,17 @@ static inline void q_root_changed(struct sched_rq *rq)
 }
 
 /* requeue_pick's exchange: se (running, not queued, its pass charged and
- * not before the minimum) is queued and the minimum is taken out, in one
- * step: when the minimum's group empties and se starts a group of its
+ * not before the minimum: top, the first member of the root group g,
+ * followed by nx) is queued and the minimum is taken out, in one step
+ * (top keeps its stale group links, read only while queued): when the minimum's group empties and se starts a group of its
  * own, that group takes the old one's place in the heap. global_pass is
  * raised to the minimum's pass (charge and pick both give that). */
-static struct sched_entity *q_exchange(struct sched_rq *rq, struct sched_entity *se)
+static struct sched_entity *q_exchange(struct sched_rq *rq, struct sched_entity *se,
+				       struct stride_grp *g, struct sched_entity *top,
+				       struct sched_entity *nx)
 {
-	struct stride_grp *g = rq->heap[0];
-	struct sched_entity *top = g->head, *nx = top->next;
 	rq->global_pass = pass_max(rq->global_pass, g->pass);
 	top->on_rq = 0;
-	top->grp = NULL;
-	top->next = NULL;
 	se->on_rq = 1;
 	if (nx) {
 		nx->prev = NULL;
@@ -621,8 +620,9 @@ static void stride_charge(struct sched_rq *rq, struct sched_entity *se, int64_t 
  * under the same total order (pass, id), so it is the entity the three
  * calls would pick. stride_requeue_pick below is the whole-quantum case
  * inline. */
-__attribute__((noinline)) static struct sched_entity *requeue_pick_slow(struct sched_rq *rq, struct sched_entity *se,
-					      int64_t ran_ns)
+/* (not inline: the fast path below then needs no saved registers) */
+__attribute__((noinline)) static struct sched_entity *
+requeue_pick_slow(struct sched_rq *rq, struct sched_entity *se, int64_t ran_ns)
 {
 	if (se->on_rq) { /* not the running entity after all: the general way */
 		stride_charge(rq, se, ran_ns);
@@ -634,7 +634,8 @@ __attribute__((noinline)) static struct sched_entity *requeue_pick_slow(struct s
 		rq->global_pass = pass_max(rq->global_pass, se->pass);
 		return se;
 	}
-	return q_exchange(rq, se);
+	struct stride_grp *g = rq->heap[0];
+	return q_exchange(rq, se, g, g->head, g->head->next);
 }
 
 static struct sched_entity *stride_requeue_pick(struct sched_rq *rq, struct sched_entity *se,
@@ -660,7 +661,7 @@ static struct sched_entity *stride_requeue_pick(struct sched_rq *rq, struct sche
 			rq->global_pass = pass_max(rq->global_pass, pass);
 			return se;
 		}
-		return q_exchange(rq, se);
+		return q_exchange(rq, se, g, top, nx);
 	}
 	/* charge: max(gp, top's pass) (top is before se); pick: the same */
 	rq->global_pass = pass_max(rq->global_pass, g->pass);
