@@ -355,7 +355,7 @@ static inline void grp_put(struct sched_rq *rq, struct stride_grp *g)
 /* ---- the queue of entities ---- */
 
 /* se joins a group of its own (q_insert's uncommon case). */
-static void q_insert_new(struct sched_rq *rq, struct sched_entity *se)
+static inline void q_insert_new(struct sched_rq *rq, struct sched_entity *se)
 {
 	struct stride_grp *g = grp_get(rq);
 	g->pass = se->pass;
@@ -471,8 +471,12 @@ static struct sched_entity *q_exchange(struct sched_rq *rq, struct sched_entity 
 			q_insert_new(rq, se);
 		return top;
 	}
-	if (rq->hint != g && q_append(rq, se)) {
-		grp_heap_remove(rq, g);
+	if (rq->hint != g && q_append(rq, se)) { /* g leaves the root */
+		struct stride_grp *last = rq->heap[--rq->heap_n];
+		if (last != g)
+			grp_replace_root(rq, last);
+		else
+			heap_note_root(rq);
 		grp_put(rq, g);
 		return top;
 	}
