@@ -1,7 +1,9 @@
 /* check_stride: tests of models/stride.c (stride scheduling), driving the
  * class directly with a small simulated CPU: each step picks the next
  * entity, runs it for (at most) one quantum, charges it and re-enqueues it
- * if it is still runnable. */
+ * if it is still runnable. The run queue's layout (pass groups,
+ * models/stride.h) is checked after the steps, and test_reference drives
+ * the class and a plain array reference with the same random operations. */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
