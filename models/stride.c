@@ -279,16 +279,37 @@ static inline void grp_heap_push(struct sched_rq *rq, struct stride_grp *g)
 		heap_note_root(rq); /* the root or a child of it changed */
 }
 
+/* Remove the root. With at most two groups left (the common case: the
+ * groups of this round's and the next round's pass, and the idle vCPU's)
+ * the smaller becomes the root without a walk. */
+static inline void grp_remove_root(struct sched_rq *rq)
+{
+	struct stride_grp **h = rq->heap;
+	uint32_t n = --rq->heap_n; /* the rest are h[1 .. n] */
+	if (n > 2) {
+		grp_replace_root(rq, h[n]);
+		return;
+	}
+	if (n == 2 && grp_before(h[2], h[1])) {
+		heap_set(rq, 0, h[2]);
+	} else if (n > 0) {
+		heap_set(rq, 0, h[1]);
+		if (n == 2)
+			heap_set(rq, 1, h[2]);
+	}
+	heap_note_root(rq);
+}
+
 static void grp_heap_remove(struct sched_rq *rq, struct stride_grp *g)
 {
 	uint32_t i = g->heap_idx;
+	if (i == 0) {
+		grp_remove_root(rq);
+		return;
+	}
 	struct stride_grp *last = rq->heap[--rq->heap_n];
 	if (last == g) {
 		heap_note_root(rq);
-		return;
-	}
-	if (i == 0) {
-		grp_replace_root(rq, last);
 		return;
 	}
 	heap_set(rq, i, last);
@@ -472,11 +493,7 @@ static struct sched_entity *q_exchange(struct sched_rq *rq, struct sched_entity 
 		return top;
 	}
 	if (rq->hint != g && q_append(rq, se)) { /* g leaves the root */
-		struct stride_grp *last = rq->heap[--rq->heap_n];
-		if (last != g)
-			grp_replace_root(rq, last);
-		else
-			heap_note_root(rq);
+		grp_remove_root(rq);
 		grp_put(rq, g);
 		return top;
 	}
