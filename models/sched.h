@@ -14,17 +14,21 @@
 
 #include <stdint.h>
 
+struct stride_grp;       /* models/stride.h */
+struct stride_grp_block;
+
 struct sched_entity {
-	struct sched_entity *next; /* run-queue link (rr) */
-	int id;                    /* vCPU index (owner's); -1 for the idle vCPU */
+	struct sched_entity *next; /* run-queue link (rr FIFO; stride: its pass group) */
+	int id;                    /* vCPU index (owner's, distinct on a run queue); -1 idle */
 	uint32_t tickets;
 	int on_rq;
 	/* stride scheduling (models/stride.c); ignored by rr */
+	int sleeping;              /* left the run queue without using its turn */
 	uint64_t stride;           /* SCHED_STRIDE1 / tickets, adjustable by the manager */
 	uint64_t pass;             /* virtual time of the entity */
-	uint32_t heap_idx;         /* position in the stride heap */
-	int sleeping;              /* left the run queue without using its turn */
 	uint64_t pass_rem;         /* charge remainder, in 1/quantum_ns of a pass unit */
+	struct sched_entity *prev; /* previous member of its pass group (while queued) */
+	struct stride_grp *grp;    /* its pass group (while queued) */
 };
 
 /* Fixed-point stride scale: stride = SCHED_STRIDE1 / tickets. */
@@ -35,9 +39,14 @@ struct sched_rq {
 	const struct sched_ops *ops;
 	struct sched_entity *head, *tail; /* rr FIFO */
 	int n;
-	/* stride */
-	struct sched_entity **heap;       /* min-heap by pass */
-	uint32_t heap_n, heap_cap;
+	/* stride (models/stride.h): queued entities in pass groups */
+	struct stride_grp **heap;         /* min-heap of the live groups by (pass, first id) */
+	uint32_t heap_n;                  /* live groups */
+	uint32_t grp_total;               /* groups allocated (live + free), heap capacity */
+	struct stride_grp *grp_free;      /* free groups */
+	struct stride_grp_block *grp_blocks; /* the allocations, freed by destroy */
+	struct stride_grp *hint;          /* the group the last insertion went to */
+	int root_unique;                  /* no other group has the root group's pass */
 	uint64_t global_pass;             /* pass of the run queue (virtual time) */
 	int64_t quantum_ns;               /* pass advances stride per quantum of CPU */
 };

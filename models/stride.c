@@ -15,11 +15,31 @@
  *            manager may later change directly (then calls stride_changed),
  *   pass     its virtual time: it advances by stride for every quantum of
  *            CPU the entity used, pro rata for partial quanta.
- * The run queue holds the runnable entities that are not running in a
- * binary min-heap ordered by (pass, id); pick_next removes the minimum, so
- * the entity furthest behind in virtual time runs next. Ties go to the
- * smaller id; the idle vCPU (id -1, any negative id) sorts after every
- * real vCPU, so it only gets what nobody else claims at equal pass.
+ * The run queue holds the runnable entities that are not running, ordered
+ * by (pass, id); pick_next removes the minimum, so the entity furthest
+ * behind in virtual time runs next. Ties go to the smaller id; the idle
+ * vCPU (id -1, any negative id) sorts after every real vCPU, so it only
+ * gets what nobody else claims at equal pass. Ids on one run queue are
+ * distinct, so the order is total and the pick does not depend on how the
+ * queue is kept.
+ *
+ * Queue structure (pass groups, models/stride.h): with equal strides the
+ * queued passes take one or two values (a round in progress: the entities
+ * still to run at p, those that ran at p + stride), and they are queued in
+ * id order. So entities of one pass form a group, a list in increasing
+ * (unsigned) id order; the groups form a binary min-heap by (pass, first
+ * member's id). An entity joins the group of the last insertion (the
+ * hint) at its end when it has that pass and a larger id, else it starts
+ * a group of its own; two groups may then share a pass, and the heap key
+ * (pass, first id) still gives the exact order (a k-way merge of sorted
+ * lists). The minimum is the root group's first member. rq->root_unique
+ * notes that the root's pass is below every other group's (checked against
+ * its two children after each heap operation), so taking the root's first
+ * member leaves the root in place without a look at the heap. A quantum end
+ * with equal tickets is then: the runner appends to the hint group, the
+ * root's first member is unlinked, no heap operation; a group is created
+ * and one removed once per round (N quanta). With distinct strides most
+ * groups hold one entity and the structure is a heap of entities.
  *
  * Charging: charge(se, ran_ns) adds stride * ran_ns / quantum_ns to pass,
  * computed with a 128-bit product; the remainder of the division is kept in
@@ -29,8 +49,8 @@
  * 4294 would otherwise advance by 0 and run for free).
  *
  * Virtual time of the queue (rq->global_pass): non-decreasing; raised to
- * the pass of every entity dispatched by pick_next (the heap minimum), and
- * after each charge to min(pass of the charged entity, heap minimum). With
+ * the pass of every entity dispatched by pick_next (the queue minimum), and
+ * after each charge to min(pass of the charged entity, queue minimum). With
  * the machine's order (charge, re-enqueue, pick) it is the minimum pass of
  * the runnable and running entities, i.e. the virtual time of the most
  * lagging competitor (CFS's min_vruntime).
@@ -89,15 +109,19 @@
  * PASS_LEAD_MAX = 2^60 (impossible after a legal charge) is taken as a
  * pass that wrapped while it slept (asleep for more than 2^63 units of
  * virtual time, e.g. > 2^31 quanta at one ticket in all) and joins at
- * global_pass. Cost: O(log n) per enqueue, dequeue, pick and stride change;
- * O(1) per charge when the entity is not queued; at a quantum end the
- * machine's charge + enqueue + pick is one requeue_pick (the running
- * entity runs on, or takes the heap minimum's place at the root with one
- * walk down: O(log n), no allocation). The heap grows by doubling
- * on enqueue (the only allocation) and never shrinks until destroy.
+ * global_pass. Cost: O(log g) per enqueue, dequeue, pick and stride change
+ * (g live groups, g <= n queued entities), O(1) when no group is created
+ * or emptied; O(1) per charge when the entity is not queued; at a quantum
+ * end the machine's charge + enqueue + pick is one requeue_pick (the
+ * running entity runs on, or trades places with the minimum: O(1) in the
+ * common case above, else one heap operation, no allocation). Groups are
+ * allocated in blocks on enqueue (the only allocation; at most one group
+ * per queued entity, so later operations never allocate), doubling, and
+ * freed at destroy.
  */
-#include "models/sched.h"
+#include "models/stride.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -108,8 +132,7 @@ __extension__ typedef unsigned __int128 stride_u128;
 #define STRIDE_EFF_MAX (1ULL << 56)   /* largest stride a charge uses */
 #define PASS_ADVANCE_MAX (1ULL << 58) /* largest pass advance of one charge */
 #define PASS_LEAD_MAX (1ULL << 60)    /* largest legitimate lead over global_pass */
-#define HEAP_CAP_MIN 16u              /* first heap allocation, entries */
-#define HEAP_IDX_NONE UINT32_MAX      /* heap_idx of an entity not queued */
+#define GRP_BLOCK_MIN 16u             /* first group allocation, groups */
 
 /* a - b as a signed distance on the pass circle (no implementation-defined
  * conversion). */
@@ -133,130 +156,370 @@ static inline uint64_t pass_max(uint64_t a, uint64_t b)
 	return pass_lt(a, b) ? b : a;
 }
 
-static uint64_t eff_stride(const struct sched_entity *se)
+static inline uint64_t eff_stride(const struct sched_entity *se)
 {
-	if (se->stride == 0)
-		return 1;
-	return se->stride > STRIDE_EFF_MAX ? STRIDE_EFF_MAX : se->stride;
+	uint64_t s = se->stride;
+	if (s - 1 < STRIDE_EFF_MAX) /* 1 .. STRIDE_EFF_MAX, the usual */
+		return s;
+	return s == 0 ? 1 : STRIDE_EFF_MAX;
 }
 
-/* Heap order: (pass, id), negative ids (the idle vCPU) last. */
-static inline int se_before(const struct sched_entity *a, const struct sched_entity *b)
+/* The order: (pass, id), negative ids (the idle vCPU) last, i.e. ids
+ * compared unsigned. Groups by their first member. */
+static inline int grp_before(const struct stride_grp *a, const struct stride_grp *b)
 {
 	if (a->pass != b->pass)
 		return pass_lt(a->pass, b->pass);
-	return (unsigned)a->id < (unsigned)b->id;
+	return a->hid < b->hid;
 }
 
-static void heap_set(struct sched_rq *rq, uint32_t i, struct sched_entity *se)
+/* se (with its pass) before the first member of g */
+static inline int se_before_grp(const struct sched_entity *se, const struct stride_grp *g)
 {
-	rq->heap[i] = se;
-	se->heap_idx = i;
+	if (se->pass != g->pass)
+		return pass_lt(se->pass, g->pass);
+	return (unsigned)se->id < g->hid;
 }
 
-static void sift_up(struct sched_rq *rq, uint32_t i)
+/* ---- the heap of groups ---- */
+
+static inline void heap_set(struct sched_rq *rq, uint32_t i, struct stride_grp *g)
 {
-	struct sched_entity *se = rq->heap[i];
+	rq->heap[i] = g;
+	g->heap_idx = i;
+}
+
+/* Note whether the root group's pass is below its children's (then below
+ * every other group's): the fast path of requeue_pick may then change the
+ * root's first member without a look at the heap. Every heap operation
+ * ends with it; the fast path keeps the root's pass. */
+static inline void heap_note_root(struct sched_rq *rq)
+{
+	struct stride_grp **h = rq->heap;
+	uint32_t n = rq->heap_n;
+	rq->root_unique = (n < 2 || pass_lt(h[0]->pass, h[1]->pass)) &&
+			  (n < 3 || pass_lt(h[0]->pass, h[2]->pass));
+}
+
+static void grp_sift_up(struct sched_rq *rq, uint32_t i)
+{
+	struct stride_grp *g = rq->heap[i];
 	while (i > 0) {
 		uint32_t parent = (i - 1) / 2;
-		if (!se_before(se, rq->heap[parent]))
+		if (!grp_before(g, rq->heap[parent]))
 			break;
 		heap_set(rq, i, rq->heap[parent]);
 		i = parent;
 	}
-	heap_set(rq, i, se);
+	heap_set(rq, i, g);
+	heap_note_root(rq);
 }
 
-static void sift_down(struct sched_rq *rq, uint32_t i)
+static void grp_sift_down(struct sched_rq *rq, uint32_t i)
 {
-	struct sched_entity *se = rq->heap[i];
+	struct stride_grp **h = rq->heap;
+	struct stride_grp *g = h[i];
+	uint32_t n = rq->heap_n;
 	for (;;) {
 		uint32_t l = 2 * i + 1, best = i;
-		const struct sched_entity *min = se;
-		if (l < rq->heap_n && se_before(rq->heap[l], min)) {
+		const struct stride_grp *min = g;
+		if (l < n && grp_before(h[l], min)) {
 			best = l;
-			min = rq->heap[l];
+			min = h[l];
 		}
-		if (l + 1 < rq->heap_n && se_before(rq->heap[l + 1], min))
+		if (l + 1 < n && grp_before(h[l + 1], min))
 			best = l + 1;
 		if (best == i)
 			break;
-		heap_set(rq, i, rq->heap[best]);
+		heap_set(rq, i, h[best]);
 		i = best;
 	}
-	heap_set(rq, i, se);
+	heap_set(rq, i, g);
+	heap_note_root(rq);
 }
 
-/* Replace the root with se (Floyd): the hole at the root walks down to a
- * leaf along the smaller child (one comparison per level), then se sifts
- * up from there. An entity that just used its quantum has the largest
- * pass or nearly, so it belongs near the bottom and rarely moves up. */
-static void replace_root(struct sched_rq *rq, struct sched_entity *se)
+/* Put g (not in the heap, or at the root itself) at the root's place
+ * (Floyd): the hole at the root walks down to a leaf along the smaller
+ * child (one comparison per level), then g sifts up from there. A group
+ * of an entity that just used its quantum has the largest pass or nearly,
+ * so it belongs near the bottom and rarely moves up. */
+static void grp_replace_root(struct sched_rq *rq, struct stride_grp *g)
 {
-	struct sched_entity **h = rq->heap;
+	struct stride_grp **h = rq->heap;
 	uint32_t n = rq->heap_n, i = 0;
 	for (;;) {
 		uint32_t l = 2 * i + 1;
 		if (l >= n)
 			break;
-		if (l + 1 < n && se_before(h[l + 1], h[l]))
+		if (l + 1 < n && grp_before(h[l + 1], h[l]))
 			l++;
 		heap_set(rq, i, h[l]);
 		i = l;
 	}
 	while (i > 0) {
 		uint32_t parent = (i - 1) / 2;
-		if (!se_before(se, h[parent]))
+		if (!grp_before(g, h[parent]))
 			break;
 		heap_set(rq, i, h[parent]);
 		i = parent;
 	}
-	heap_set(rq, i, se);
+	heap_set(rq, i, g);
+	heap_note_root(rq);
 }
 
-/* Restore the heap after the key of the entry at i changed either way. */
-static void heap_fix(struct sched_rq *rq, uint32_t i)
+/* Add g to the heap. A new group usually has the largest pass and stays
+ * at the bottom: one comparison. */
+static inline void grp_heap_push(struct sched_rq *rq, struct stride_grp *g)
 {
-	if (i > 0 && se_before(rq->heap[i], rq->heap[(i - 1) / 2]))
-		sift_up(rq, i);
-	else
-		sift_down(rq, i);
+	uint32_t i = rq->heap_n++;
+	heap_set(rq, i, g);
+	if (i > 0 && grp_before(g, rq->heap[(i - 1) / 2]))
+		grp_sift_up(rq, i);
+	else if (i <= 2)
+		heap_note_root(rq); /* the root or a child of it changed */
 }
 
-static void heap_remove(struct sched_rq *rq, struct sched_entity *se)
+/* Remove the root. With at most two groups left (the common case: the
+ * groups of this round's and the next round's pass, and the idle vCPU's)
+ * the smaller becomes the root without a walk. */
+static inline void grp_remove_root(struct sched_rq *rq)
 {
-	uint32_t i = se->heap_idx;
-	struct sched_entity *last = rq->heap[--rq->heap_n];
-	if (last != se) {
-		heap_set(rq, i, last);
-		heap_fix(rq, i);
+	struct stride_grp **h = rq->heap;
+	uint32_t n = --rq->heap_n; /* the rest are h[1 .. n] */
+	if (n > 2) {
+		grp_replace_root(rq, h[n]);
+		return;
 	}
-	se->heap_idx = HEAP_IDX_NONE;
-	se->on_rq = 0;
-	rq->n = (int)rq->heap_n;
+	if (n == 2 && grp_before(h[2], h[1])) {
+		heap_set(rq, 0, h[2]);
+	} else if (n > 0) {
+		heap_set(rq, 0, h[1]);
+		if (n == 2)
+			heap_set(rq, 1, h[2]);
+	}
+	heap_note_root(rq);
 }
 
-static int heap_reserve(struct sched_rq *rq)
+static void grp_heap_remove(struct sched_rq *rq, struct stride_grp *g)
 {
-	if (rq->heap_n < rq->heap_cap)
+	uint32_t i = g->heap_idx;
+	if (i == 0) {
+		grp_remove_root(rq);
+		return;
+	}
+	struct stride_grp *last = rq->heap[--rq->heap_n];
+	if (last == g) {
+		heap_note_root(rq);
+		return;
+	}
+	heap_set(rq, i, last);
+	if (grp_before(last, rq->heap[(i - 1) / 2]))
+		grp_sift_up(rq, i);
+	else
+		grp_sift_down(rq, i);
+}
+
+/* ---- groups ---- */
+
+/* The hint when there is none: a group no entity can join (its last
+ * member's id is the largest unsigned id), read but never written. */
+static struct sched_entity hint_none_tail = {.id = -1};
+static struct stride_grp hint_none = {.tail = &hint_none_tail};
+
+/* Allocate groups so that one more entity can be queued: a group per
+ * queued entity at most, so grp_total > n leaves a free group for any
+ * insertion, and removal-then-insertion (charge, requeue_pick) never
+ * needs more. The heap array has a slot per group. */
+static int grp_reserve(struct sched_rq *rq)
+{
+	if ((uint32_t)rq->n < rq->grp_total)
 		return 0;
-	if (rq->heap_cap > UINT32_MAX / 2)
+	if (rq->grp_total > UINT32_MAX / 2)
 		return JV_ENOMEM;
-	uint32_t cap = rq->heap_cap ? rq->heap_cap * 2 : HEAP_CAP_MIN;
-	struct sched_entity **h = realloc(rq->heap, (size_t)cap * sizeof *h);
+	uint32_t add = rq->grp_total ? rq->grp_total : GRP_BLOCK_MIN;
+	struct stride_grp **h = realloc(rq->heap, (size_t)(rq->grp_total + add) * sizeof *h);
 	if (!h)
 		return JV_ENOMEM;
 	rq->heap = h;
-	rq->heap_cap = cap;
+	struct stride_grp_block *b = malloc(sizeof *b + (size_t)add * sizeof b->g[0]);
+	if (!b)
+		return JV_ENOMEM; /* the larger heap array stays, harmless */
+	b->next = rq->grp_blocks;
+	b->n = add;
+	rq->grp_blocks = b;
+	for (uint32_t i = add; i-- > 0;) {
+		b->g[i].head = b->g[i].tail = NULL;
+		b->g[i].next_free = rq->grp_free;
+		rq->grp_free = &b->g[i];
+	}
+	rq->grp_total += add;
 	return 0;
 }
+
+static inline struct stride_grp *grp_get(struct sched_rq *rq)
+{
+	struct stride_grp *g = rq->grp_free;
+	assert(g); /* grp_reserve keeps one per queued entity */
+	rq->grp_free = g->next_free;
+	return g;
+}
+
+static inline void grp_put(struct sched_rq *rq, struct stride_grp *g)
+{
+	g->head = g->tail = NULL;
+	g->next_free = rq->grp_free;
+	rq->grp_free = g;
+	if (rq->hint == g)
+		rq->hint = &hint_none;
+}
+
+/* ---- the queue of entities ---- */
+
+/* se joins a group of its own (q_insert's uncommon case). */
+static inline void q_insert_new(struct sched_rq *rq, struct sched_entity *se)
+{
+	struct stride_grp *g = grp_get(rq);
+	g->pass = se->pass;
+	g->head = g->tail = se;
+	g->hid = (unsigned)se->id;
+	se->prev = NULL;
+	se->next = NULL;
+	se->grp = g;
+	grp_heap_push(rq, g);
+	rq->hint = g;
+}
+
+/* se joins the hint group if it may: same pass, a larger id. */
+static inline int q_append(struct sched_rq *rq, struct sched_entity *se)
+{
+	struct stride_grp *g = rq->hint;
+	struct sched_entity *t = g->tail;
+	if (g->pass != se->pass || (unsigned)se->id <= (unsigned)t->id)
+		return 0;
+	se->prev = t;
+	se->next = NULL;
+	se->grp = g;
+	t->next = se;
+	g->tail = se;
+	return 1;
+}
+
+/* Queue se (not queued, its pass final). It joins the group of the last
+ * insertion when it has the same pass and a larger id (the common case:
+ * equal strides queue up in id order), else a group of its own. */
+static inline void q_insert(struct sched_rq *rq, struct sched_entity *se)
+{
+	if (!q_append(rq, se))
+		q_insert_new(rq, se);
+	se->on_rq = 1;
+	rq->n++;
+}
+
+/* Take se (queued) out of its group; the group leaves the heap when it
+ * empties, and moves down when its first member changes. */
+static void q_remove(struct sched_rq *rq, struct sched_entity *se)
+{
+	struct stride_grp *g = se->grp;
+	if (se->next)
+		se->next->prev = se->prev;
+	else
+		g->tail = se->prev;
+	if (se->prev) {
+		se->prev->next = se->next;
+	} else if (se->next) {
+		g->head = se->next;
+		g->hid = (unsigned)se->next->id;
+		grp_sift_down(rq, g->heap_idx);
+	} else {
+		grp_heap_remove(rq, g);
+		grp_put(rq, g);
+	}
+	se->next = se->prev = NULL;
+	se->grp = NULL;
+	se->on_rq = 0;
+	rq->n--;
+}
+
+/* The minimum (the first member of the heap's root group), removed;
+ * rq->n > 0. */
+static struct sched_entity *q_pop(struct sched_rq *rq)
+{
+	struct stride_grp *g = rq->heap[0];
+	struct sched_entity *se = g->head, *nx = se->next;
+	if (nx) {
+		nx->prev = NULL;
+		g->head = nx;
+		g->hid = (unsigned)nx->id;
+		grp_sift_down(rq, 0);
+	} else {
+		grp_heap_remove(rq, g);
+		grp_put(rq, g);
+	}
+	se->next = NULL;
+	se->grp = NULL;
+	se->on_rq = 0;
+	rq->n--;
+	return se;
+}
+
+/* The root group's first member changed (same pass, larger id): it
+ * moves down only if another group has the same pass. */
+static inline void q_root_changed(struct sched_rq *rq)
+{
+	if (!rq->root_unique)
+		grp_sift_down(rq, 0);
+}
+
+/* requeue_pick's exchange: se (running, not queued, its pass charged and
+ * not before the minimum: top, the first member of the root group g,
+ * followed by nx) is queued and the minimum is taken out, in one step
+ * (top keeps its stale group links, read only while queued): when the minimum's group empties and se starts a group of its
+ * own, that group takes the old one's place in the heap. global_pass is
+ * raised to the minimum's pass (charge and pick both give that). */
+static struct sched_entity *q_exchange(struct sched_rq *rq, struct sched_entity *se,
+				       struct stride_grp *g, struct sched_entity *top,
+				       struct sched_entity *nx)
+{
+	rq->global_pass = pass_max(rq->global_pass, g->pass);
+	top->on_rq = 0;
+	se->on_rq = 1;
+	if (nx) {
+		nx->prev = NULL;
+		g->head = nx;
+		g->hid = (unsigned)nx->id;
+		q_root_changed(rq);
+		if (!q_append(rq, se))
+			q_insert_new(rq, se);
+		return top;
+	}
+	if (rq->hint != g && q_append(rq, se)) { /* g leaves the root */
+		grp_remove_root(rq);
+		grp_put(rq, g);
+		return top;
+	}
+	g->pass = se->pass;
+	g->head = g->tail = se;
+	g->hid = (unsigned)se->id;
+	se->prev = NULL;
+	se->next = NULL;
+	se->grp = g;
+	grp_replace_root(rq, g);
+	rq->hint = g;
+	return top;
+}
+
+/* ---- the class ---- */
 
 static int stride_init(struct sched_rq *rq, int64_t quantum_ns)
 {
 	rq->head = rq->tail = NULL;
 	rq->n = 0;
 	rq->heap = NULL;
-	rq->heap_n = rq->heap_cap = 0;
+	rq->heap_n = rq->grp_total = 0;
+	rq->grp_free = NULL;
+	rq->grp_blocks = NULL;
+	rq->hint = &hint_none;
+	rq->root_unique = 1;
 	rq->global_pass = 0;
 	rq->quantum_ns = quantum_ns;
 	return quantum_ns > 0 ? 0 : JV_EINVAL;
@@ -264,9 +527,16 @@ static int stride_init(struct sched_rq *rq, int64_t quantum_ns)
 
 static void stride_destroy(struct sched_rq *rq)
 {
+	while (rq->grp_blocks) {
+		struct stride_grp_block *b = rq->grp_blocks;
+		rq->grp_blocks = b->next;
+		free(b);
+	}
 	free(rq->heap);
 	rq->heap = NULL;
-	rq->heap_n = rq->heap_cap = 0;
+	rq->heap_n = rq->grp_total = 0;
+	rq->grp_free = NULL;
+	rq->hint = &hint_none;
 	rq->n = 0;
 }
 
@@ -274,13 +544,13 @@ static void stride_entity_init(struct sched_rq *rq, struct sched_entity *se, uin
 {
 	if (tickets == 0)
 		tickets = 1;
-	se->next = NULL;
+	se->next = se->prev = NULL;
+	se->grp = NULL;
 	se->tickets = tickets;
 	se->on_rq = 0;
 	se->stride = SCHED_STRIDE1 / tickets;
 	se->pass = rq->global_pass;
 	se->pass_rem = 0;
-	se->heap_idx = HEAP_IDX_NONE;
 	se->sleeping = 1; /* has not run: joins at the virtual time of its first enqueue */
 }
 
@@ -301,15 +571,11 @@ static int stride_enqueue(struct sched_rq *rq, struct sched_entity *se)
 {
 	if (se->on_rq)
 		return 0;
-	int err = heap_reserve(rq);
+	int err = grp_reserve(rq);
 	if (err)
 		return err;
 	wake_pass(rq, se);
-	se->on_rq = 1;
-	rq->heap_n++;
-	rq->n = (int)rq->heap_n;
-	heap_set(rq, rq->heap_n - 1, se);
-	sift_up(rq, rq->heap_n - 1);
+	q_insert(rq, se);
 	return 0;
 }
 
@@ -317,16 +583,15 @@ static void stride_dequeue(struct sched_rq *rq, struct sched_entity *se)
 {
 	if (!se->on_rq)
 		return;
-	heap_remove(rq, se);
+	q_remove(rq, se);
 	se->sleeping = 1; /* left the queue without using its turn */
 }
 
 static struct sched_entity *stride_pick_next(struct sched_rq *rq)
 {
-	if (rq->heap_n == 0)
+	if (rq->n == 0)
 		return NULL;
-	struct sched_entity *se = rq->heap[0];
-	heap_remove(rq, se);
+	struct sched_entity *se = q_pop(rq);
 	rq->global_pass = pass_max(rq->global_pass, se->pass);
 	return se;
 }
@@ -359,8 +624,10 @@ static void stride_charge(struct sched_rq *rq, struct sched_entity *se, int64_t 
 			se->pass += (uint64_t)adv;
 			se->pass_rem = rem;
 		}
-		if (se->on_rq)
-			heap_fix(rq, se->heap_idx);
+		if (se->on_rq) { /* its group has the old pass: move it */
+			q_remove(rq, se);
+			q_insert(rq, se);
+		}
 	}
 	uint64_t lo = se->pass;
 	if (rq->heap_n && pass_lt(rq->heap[0]->pass, lo))
@@ -369,13 +636,14 @@ static void stride_charge(struct sched_rq *rq, struct sched_entity *se, int64_t 
 }
 
 /* charge, enqueue, pick_next in one step: se (running, so not queued)
- * runs on when it sorts before the heap's minimum; otherwise it takes the
- * minimum's place at the root (replace_root: one walk down instead of a
- * sift-up and a pop). The pick is the minimum of the same set under the
- * same total order (pass, id), so it is the entity the three calls would
- * pick. stride_requeue_pick below is the whole-quantum case inline. */
-static struct sched_entity *requeue_pick_slow(struct sched_rq *rq, struct sched_entity *se,
-					      int64_t ran_ns)
+ * runs on when it sorts before the queue's minimum; otherwise the two
+ * trade places (q_exchange). The pick is the minimum of the same set
+ * under the same total order (pass, id), so it is the entity the three
+ * calls would pick. stride_requeue_pick below is the whole-quantum case
+ * inline. */
+/* (not inline: the fast path below then needs no saved registers) */
+__attribute__((noinline)) static struct sched_entity *
+requeue_pick_slow(struct sched_rq *rq, struct sched_entity *se, int64_t ran_ns)
 {
 	if (se->on_rq) { /* not the running entity after all: the general way */
 		stride_charge(rq, se, ran_ns);
@@ -383,40 +651,51 @@ static struct sched_entity *requeue_pick_slow(struct sched_rq *rq, struct sched_
 	}
 	stride_charge(rq, se, ran_ns);
 	wake_pass(rq, se);
-	struct sched_entity *top = rq->heap_n ? rq->heap[0] : NULL;
-	if (!top || se_before(se, top)) {
+	if (rq->n == 0 || se_before_grp(se, rq->heap[0])) {
 		rq->global_pass = pass_max(rq->global_pass, se->pass);
 		return se;
 	}
-	top->heap_idx = HEAP_IDX_NONE;
-	top->on_rq = 0;
-	se->on_rq = 1;
-	replace_root(rq, se);
-	rq->global_pass = pass_max(rq->global_pass, top->pass);
-	return top;
+	struct stride_grp *g = rq->heap[0];
+	return q_exchange(rq, se, g, g->head, g->head->next);
 }
 
 static struct sched_entity *stride_requeue_pick(struct sched_rq *rq, struct sched_entity *se,
 						int64_t ran_ns)
 {
-	if (se->on_rq || se->sleeping || ran_ns != rq->quantum_ns || rq->heap_n == 0)
+	if (se->on_rq || se->sleeping || ran_ns != rq->quantum_ns || rq->n == 0)
 		return requeue_pick_slow(rq, se, ran_ns);
 	/* a whole quantum: stride_charge's result (see there), then the pick */
 	uint64_t pass = se->pass + eff_stride(se);
 	se->pass = pass;
-	struct sched_entity *top = rq->heap[0];
-	if (se_before(se, top)) {
-		/* charge: global_pass = max(gp, min(pass, top)) = max(gp, pass);
-		 * pick: max(gp, pass) again */
-		rq->global_pass = pass_max(rq->global_pass, pass);
-		return se;
+	/* The common case inline (q_exchange's first branch): se joins the
+	 * hint group at its end, and the minimum's group keeps members and
+	 * its pass below every other group's, so it stays at the root. se is
+	 * then not before the minimum: the hint group is the root (se comes
+	 * after its last member) or has a larger pass than the root. */
+	struct stride_grp *g = rq->heap[0], *hg = rq->hint;
+	struct sched_entity *top = g->head, *nx = top->next, *t = hg->tail;
+	if (!nx || !rq->root_unique || hg->pass != pass ||
+	    (unsigned)se->id <= (unsigned)t->id) {
+		if (se_before_grp(se, g)) {
+			/* charge: global_pass = max(gp, min(pass, top)) =
+			 * max(gp, pass); pick: max(gp, pass) again */
+			rq->global_pass = pass_max(rq->global_pass, pass);
+			return se;
+		}
+		return q_exchange(rq, se, g, top, nx);
 	}
-	/* charge: max(gp, top->pass) (top is before se); pick: the same */
-	rq->global_pass = pass_max(rq->global_pass, top->pass);
-	top->heap_idx = HEAP_IDX_NONE;
+	/* charge: max(gp, top's pass) (top is before se); pick: the same */
+	rq->global_pass = pass_max(rq->global_pass, g->pass);
 	top->on_rq = 0;
+	nx->prev = NULL;
+	g->head = nx;
+	g->hid = (unsigned)nx->id;
 	se->on_rq = 1;
-	replace_root(rq, se);
+	se->prev = t;
+	se->next = NULL;
+	se->grp = hg;
+	t->next = se;
+	hg->tail = se;
 	return top;
 }
 
@@ -426,8 +705,10 @@ static void stride_stride_changed(struct sched_rq *rq, struct sched_entity *se)
 	if (pass_diff(se->pass, rq->global_pass) <= (int64_t)s)
 		return;
 	se->pass = rq->global_pass + s;
-	if (se->on_rq)
-		sift_up(rq, se->heap_idx);
+	if (se->on_rq) {
+		q_remove(rq, se);
+		q_insert(rq, se);
+	}
 }
 
 const struct sched_ops sched_stride = {

@@ -1,21 +1,25 @@
 /* check_stride: tests of models/stride.c (stride scheduling), driving the
  * class directly with a small simulated CPU: each step picks the next
  * entity, runs it for (at most) one quantum, charges it and re-enqueues it
- * if it is still runnable. */
+ * if it is still runnable. The run queue's layout (pass groups,
+ * models/stride.h) is checked after the steps, and test_reference drives
+ * the class and a plain array reference with the same random operations. */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/jv_err.h"
 #include "models/sched.h"
+#include "models/stride.h"
 
 #define Q_NS 1000000LL        /* quantum: 1 ms */
 #define S1 SCHED_STRIDE1
 #define SEC_NS 1000000000LL
 #define MAX_CLI 16
 
-/* ---- heap helpers ---- */
+/* ---- queue helpers ---- */
 
 static int64_t pdiff(uint64_t a, uint64_t b)
 {
@@ -30,17 +34,73 @@ static int before(const struct sched_entity *a, const struct sched_entity *b)
 	return d ? d < 0 : (unsigned)a->id < (unsigned)b->id;
 }
 
+static int grp_before(const struct stride_grp *a, const struct stride_grp *b)
+{
+	int64_t d = pdiff(a->pass, b->pass);
+	return d ? d < 0 : a->hid < b->hid;
+}
+
+/* The queue's layout (models/stride.h) is consistent: each live group a
+ * non-empty list of queued members of its pass in increasing unsigned id
+ * order, the groups a heap by (pass, first id), rq->n members in all,
+ * the free list holding the other groups, root_unique true only when it
+ * holds, the hint a live group or none. Returns NULL or what is wrong. */
+static const char *queue_error(const struct sched_rq *rq)
+{
+	static char msg[160];
+	uint32_t members = 0;
+	if (rq->heap_n > rq->grp_total)
+		return "more live groups than allocated";
+	for (uint32_t i = 0; i < rq->heap_n; i++) {
+		const struct stride_grp *g = rq->heap[i];
+		if (g->heap_idx != i)
+			return "a group's heap_idx is not its place";
+		if (i && grp_before(g, rq->heap[(i - 1) / 2]))
+			return "heap order broken";
+		if (!g->head || g->head->prev || g->hid != (unsigned)g->head->id)
+			return "group head, its prev or hid wrong";
+		const struct sched_entity *prev = NULL;
+		for (const struct sched_entity *e = g->head; e; prev = e, e = e->next) {
+			members++;
+			if (members > (uint32_t)rq->n)
+				return "more members than rq->n (or a cycle)";
+			if (e->grp != g || e->on_rq != 1 || e->pass != g->pass || e->prev != prev) {
+				snprintf(msg, sizeof msg, "member id %d: grp/on_rq/pass/prev wrong", e->id);
+				return msg;
+			}
+			if (prev && (unsigned)prev->id >= (unsigned)e->id)
+				return "members out of id order";
+		}
+		if (g->tail != prev)
+			return "group tail wrong";
+	}
+	if (members != (uint32_t)rq->n)
+		return "rq->n is not the number of members";
+	uint32_t nfree = 0;
+	for (const struct stride_grp *g = rq->grp_free; g; g = g->next_free)
+		if (++nfree > rq->grp_total)
+			return "free list too long (or a cycle)";
+	if (nfree + rq->heap_n != rq->grp_total)
+		return "groups lost: free + live != allocated";
+	if (rq->grp_total < (uint32_t)rq->n)
+		return "fewer groups than queued entities";
+	if (rq->root_unique)
+		for (uint32_t i = 1; i < rq->heap_n; i++)
+			if (pdiff(rq->heap[i]->pass, rq->heap[0]->pass) <= 0)
+				return "root_unique set with another group at the root's pass";
+	if (rq->hint && rq->hint->head) {
+		const struct stride_grp *h = rq->hint;
+		if (h->heap_idx >= rq->heap_n || rq->heap[h->heap_idx] != h)
+			return "hint is not a live group";
+	}
+	return NULL;
+}
+
 static void check_heap(const struct sched_rq *rq)
 {
-	ck_assert_uint_le(rq->heap_n, rq->heap_cap);
-	ck_assert_int_eq(rq->n, (int)rq->heap_n);
-	for (uint32_t i = 0; i < rq->heap_n; i++) {
-		if (rq->heap[i]->heap_idx != i || rq->heap[i]->on_rq != 1)
-			ck_abort_msg("heap entry %u: heap_idx %u on_rq %d", i,
-				     rq->heap[i]->heap_idx, rq->heap[i]->on_rq);
-		if (i && before(rq->heap[i], rq->heap[(i - 1) / 2]))
-			ck_abort_msg("heap order broken at %u", i);
-	}
+	const char *err = queue_error(rq);
+	if (err)
+		ck_abort_msg("queue: %s", err);
 }
 
 static void mk_rq(struct sched_rq *rq)
@@ -144,7 +204,7 @@ static int sim_step(struct sim *s)
 	if (!banks && pdiff(rq->global_pass, se->pass) > 0)
 		ck_abort_msg("global_pass ahead of the picked entity");
 	for (uint32_t k = 0; !banks && k < rq->heap_n; k++)
-		if (pdiff(rq->heap[k]->pass, rq->global_pass) < 0)
+		if (pdiff(rq->heap[k]->pass, rq->global_pass) < 0) /* a group's pass is its members' */
 			ck_abort_msg("global_pass ahead of a queued entity");
 	int i = slot(s, se);
 	int64_t run = s->c[i].burst_ns ? s->c[i].burst_ns : Q_NS;
@@ -498,7 +558,7 @@ START_TEST(test_wake)
 	ck_assert_int_eq(se.sleeping, 0);
 	ck_assert_int_eq(se.on_rq, 1);
 	enq(&rq, &se); /* already queued: no-op */
-	ck_assert_uint_eq(rq.heap_n, 1);
+	ck_assert_int_eq(rq.n, 1);
 	ck_assert_ptr_eq(rq.ops->pick_next(&rq), &se);
 	ck_assert_int_eq(se.on_rq, 0);
 	ck_assert_ptr_null(rq.ops->pick_next(&rq));
@@ -653,7 +713,7 @@ START_TEST(test_ties)
 }
 END_TEST
 
-/* Dequeue of entity _i from a heap of 9 with distinct passes: the heap
+/* Dequeue of entity _i from a queue of 9 with distinct passes: the queue
  * stays valid and the rest come out in pass order. */
 #define N_DQ 9
 START_TEST(test_dequeue)
@@ -673,10 +733,10 @@ START_TEST(test_dequeue)
 	rq.ops->dequeue(&rq, &se[_i]);
 	ck_assert_int_eq(se[_i].on_rq, 0);
 	ck_assert_int_eq(se[_i].sleeping, 1);
-	ck_assert_uint_eq(rq.heap_n, N_DQ - 1);
+	ck_assert_int_eq(rq.n, N_DQ - 1);
 	check_heap(&rq);
 	rq.ops->dequeue(&rq, &se[_i]); /* not queued: no-op */
-	ck_assert_uint_eq(rq.heap_n, N_DQ - 1);
+	ck_assert_int_eq(rq.n, N_DQ - 1);
 	uint64_t last = 0;
 	for (int k = 0; k < N_DQ - 1; k++) {
 		struct sched_entity *p = rq.ops->pick_next(&rq);
@@ -691,8 +751,8 @@ START_TEST(test_dequeue)
 }
 END_TEST
 
-/* Many entities: the heap grows past its first allocation and stays a
- * heap through random enqueue/dequeue/pick. */
+/* Many entities: the queue grows past its first allocation and stays
+ * valid through random enqueue/dequeue/pick. */
 START_TEST(test_heap_growth)
 {
 	enum { N = 1000 };
@@ -712,7 +772,7 @@ START_TEST(test_heap_growth)
 		enq(&rq, &se[i]);
 	}
 	check_heap(&rq);
-	ck_assert_uint_ge(rq.heap_cap, N);
+	ck_assert_uint_ge(rq.grp_total, N);
 	for (int i = 0; i < N; i += 3)
 		rq.ops->dequeue(&rq, &se[i]);
 	check_heap(&rq);
@@ -769,6 +829,319 @@ START_TEST(test_wrap)
 	for (int i = 0; i < 4; i++)
 		ck_assert_int_le(llabs(s.ran[i] - (i + 1) * 100 * Q_NS), Q_NS);
 	sim_free(&s);
+}
+END_TEST
+
+/* ---- the class against a reference ----
+ *
+ * A reference run queue with the documented semantics in the plainest
+ * form: an array scanned for the minimum of (pass, unsigned id) at every
+ * pick, the same pass arithmetic (charge, wake-up, stride change, global
+ * pass). The class and the reference are driven by the same random
+ * operations: quantum ends (requeue_pick, whole and partial quanta),
+ * blocking (charge, then pick_next), wake-ups, leaves (dequeue), joins of
+ * new entities, stride changes, charges of a queued entity; after every
+ * operation the entity picked, every pass, remainder, on_rq and sleeping
+ * flag, global_pass and n must be equal, and every few operations the
+ * queue's layout is checked. One assertion per case, on the first
+ * difference. */
+
+#define REF_MAX 160
+
+struct ref {
+	uint64_t pass[REF_MAX], rem[REF_MAX], stride[REF_MAX];
+	int id[REF_MAX], on_rq[REF_MAX], sleeping[REF_MAX];
+	uint64_t gp;
+	int n;       /* entities */
+	int queued;
+};
+
+static uint64_t ref_eff(uint64_t st)
+{
+	return st == 0 ? 1 : st > (1ULL << 56) ? 1ULL << 56 : st;
+}
+
+static uint64_t ref_max(uint64_t a, uint64_t b)
+{
+	return pdiff(a, b) < 0 ? b : a;
+}
+
+static int ref_before(const struct ref *r, int a, int b)
+{
+	int64_t d = pdiff(r->pass[a], r->pass[b]);
+	return d ? d < 0 : (unsigned)r->id[a] < (unsigned)r->id[b];
+}
+
+static int ref_min(const struct ref *r)
+{
+	int best = -1;
+	for (int i = 0; i < r->n; i++)
+		if (r->on_rq[i] && (best < 0 || ref_before(r, i, best)))
+			best = i;
+	return best;
+}
+
+static int ref_pick(struct ref *r)
+{
+	int i = ref_min(r);
+	if (i < 0)
+		return -1;
+	r->on_rq[i] = 0;
+	r->queued--;
+	r->gp = ref_max(r->gp, r->pass[i]);
+	return i;
+}
+
+static void ref_charge(struct ref *r, int i, int64_t ran_ns)
+{
+	if (ran_ns > 0) {
+		__extension__ unsigned __int128 num =
+			(unsigned __int128)ref_eff(r->stride[i]) * (uint64_t)ran_ns + r->rem[i];
+		__extension__ unsigned __int128 adv = num / (uint64_t)Q_NS;
+		if (adv > (1ULL << 58)) {
+			r->pass[i] += 1ULL << 58;
+			r->rem[i] = 0;
+		} else {
+			r->pass[i] += (uint64_t)adv;
+			r->rem[i] = (uint64_t)(num % (uint64_t)Q_NS);
+		}
+	}
+	uint64_t lo = r->pass[i];
+	int m = ref_min(r);
+	if (m >= 0 && pdiff(r->pass[m], lo) < 0)
+		lo = r->pass[m];
+	r->gp = ref_max(r->gp, lo);
+}
+
+static void ref_enqueue(struct ref *r, int i)
+{
+	if (r->on_rq[i])
+		return;
+	if (r->sleeping[i]) {
+		if (pdiff(r->pass[i], r->gp) > (int64_t)(1ULL << 60))
+			r->pass[i] = r->gp;
+		else
+			r->pass[i] = ref_max(r->pass[i], r->gp);
+		r->sleeping[i] = 0;
+	}
+	r->on_rq[i] = 1;
+	r->queued++;
+}
+
+static void ref_stride_changed(struct ref *r, int i)
+{
+	uint64_t st = ref_eff(r->stride[i]);
+	if (pdiff(r->pass[i], r->gp) > (int64_t)st)
+		r->pass[i] = r->gp + st;
+}
+
+static const struct {
+	int n;           /* entities at the start */
+	int tickets;     /* 0 equal, 1 three classes, 2 random 1..1e6, 3 random 50..150 */
+	int ids;         /* 0 in order, 1 shuffled, 2 shuffled with the idle vCPU (-1) */
+	int churn;       /* per mille of operations other than a quantum end */
+	uint64_t gp;     /* global_pass at the start */
+	int steps;
+} ref_cases[] = {
+	{4, 0, 0, 0, 0, 4000},      /* the benchmark's shape: equal tickets, no churn */
+	{64, 0, 2, 0, 0, 6000},
+	{5, 0, 2, 20, 0, 6000},
+	{16, 1, 1, 50, 0, 8000},
+	{3, 2, 2, 100, 0, 6000},
+	{40, 2, 1, 30, 0, 8000},
+	{12, 3, 2, 200, 0, 8000},
+	{1, 0, 0, 300, 0, 3000},
+	{8, 1, 2, 400, UINT64_MAX - (1ULL << 36), 8000}, /* passes wrap */
+	{100, 0, 1, 100, 0, 6000},
+	{20, 1, 0, 600, 0, 8000},
+};
+#define N_REF (int)(sizeof ref_cases / sizeof ref_cases[0])
+
+struct refsim {
+	struct sched_rq rq;
+	struct sched_entity se[REF_MAX];
+	struct ref r;
+	int cur;     /* running entity, -1 none */
+	char err[200];
+};
+
+static uint64_t xs(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static uint32_t ref_tickets(int mode, uint64_t *x)
+{
+	static const uint32_t classes[] = {50, 100, 200};
+	switch (mode) {
+	case 0: return 100;
+	case 1: return classes[xs(x) % 3];
+	case 2: return (uint32_t)(1 + xs(x) % 1000000);
+	default: return (uint32_t)(50 + xs(x) % 101);
+	}
+}
+
+/* A new entity i with the given id and tickets, enqueued in both. */
+static void ref_join(struct refsim *t, int i, int id, uint32_t tickets)
+{
+	struct sched_entity *se = &t->se[i];
+	memset(se, 0xa5, sizeof *se);
+	t->rq.ops->entity_init(&t->rq, se, tickets);
+	se->id = id;
+	t->r.pass[i] = t->r.gp;
+	t->r.rem[i] = 0;
+	t->r.stride[i] = se->stride;
+	t->r.id[i] = id;
+	t->r.on_rq[i] = 0;
+	t->r.sleeping[i] = 1;
+	t->r.n = i + 1 > t->r.n ? i + 1 : t->r.n;
+	if (t->rq.ops->enqueue(&t->rq, se))
+		snprintf(t->err, sizeof t->err, "enqueue failed");
+	ref_enqueue(&t->r, i);
+}
+
+/* The first difference between the class and the reference, in t->err. */
+static int ref_same(struct refsim *t, int got, int want, int step, const char *op)
+{
+	if (t->err[0])
+		return 0;
+	if (got != want) {
+		snprintf(t->err, sizeof t->err, "step %d (%s): picked %d, reference %d", step, op,
+			 got, want);
+		return 0;
+	}
+	if (t->rq.global_pass != t->r.gp || t->rq.n != t->r.queued) {
+		snprintf(t->err, sizeof t->err, "step %d (%s): global_pass or n differ", step, op);
+		return 0;
+	}
+	for (int i = 0; i < t->r.n; i++) {
+		const struct sched_entity *e = &t->se[i];
+		if (e->pass != t->r.pass[i] || e->pass_rem != t->r.rem[i] ||
+		    e->on_rq != t->r.on_rq[i] || e->sleeping != t->r.sleeping[i]) {
+			snprintf(t->err, sizeof t->err, "step %d (%s): entity %d differs", step,
+				 op, i);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+START_TEST(test_reference)
+{
+	static struct refsim t; /* large: not on the stack */
+	memset(&t, 0, sizeof t);
+	uint64_t x = 0x2545f4914f6cdd1dULL + (uint64_t)_i * 0x9e3779b97f4a7c15ULL;
+	int n0 = ref_cases[_i].n, mode = ref_cases[_i].tickets;
+	mk_rq(&t.rq);
+	t.rq.global_pass = t.r.gp = ref_cases[_i].gp;
+	/* distinct ids: 0..REF_MAX-1, shuffled or not, -1 for entity 0 in mode 2 */
+	int ids[REF_MAX];
+	for (int i = 0; i < REF_MAX; i++)
+		ids[i] = i;
+	if (ref_cases[_i].ids)
+		for (int i = REF_MAX - 1; i > 0; i--) {
+			int j = (int)(xs(&x) % (uint64_t)(i + 1)), tmp = ids[i];
+			ids[i] = ids[j];
+			ids[j] = tmp;
+		}
+	if (ref_cases[_i].ids == 2)
+		ids[0] = -1;
+	for (int i = 0; i < n0; i++)
+		ref_join(&t, i, ids[i], i == 0 && ids[0] < 0 ? 1 : ref_tickets(mode, &x));
+	t.cur = -1;
+	const char *op = "start";
+	int ok = ref_same(&t, 0, 0, 0, op), checks = 0;
+	for (int k = 1; ok && k <= ref_cases[_i].steps; k++) {
+		uint64_t r = xs(&x);
+		int what = (int)(r % 1000) < ref_cases[_i].churn ? (int)((r >> 10) % 7) : -1;
+		int64_t ran = (r >> 20) % 5 ? Q_NS : (int64_t)((r >> 24) % (2 * Q_NS));
+		int got = -2, want = -2;
+		int e = (int)((r >> 40) % (uint64_t)t.r.n);
+		struct sched_entity *p;
+		switch (what) {
+		case 0: /* the running entity blocks */
+		case 1:
+			op = "block";
+			if (t.cur < 0)
+				break;
+			t.rq.ops->charge(&t.rq, &t.se[t.cur], ran);
+			ref_charge(&t.r, t.cur, ran);
+			t.se[t.cur].sleeping = t.r.sleeping[t.cur] = 1;
+			p = t.rq.ops->pick_next(&t.rq);
+			got = p ? (int)(p - t.se) : -1;
+			want = t.cur = ref_pick(&t.r);
+			break;
+		case 2: /* a sleeping entity wakes (or a queued one is enqueued again) */
+			op = "wake";
+			if (e == t.cur)
+				break;
+			if (t.rq.ops->enqueue(&t.rq, &t.se[e]))
+				snprintf(t.err, sizeof t.err, "enqueue failed");
+			ref_enqueue(&t.r, e);
+			break;
+		case 3: /* a queued entity leaves */
+			op = "dequeue";
+			if (e == t.cur)
+				break;
+			t.rq.ops->dequeue(&t.rq, &t.se[e]);
+			if (t.r.on_rq[e]) {
+				t.r.on_rq[e] = 0;
+				t.r.queued--;
+				t.r.sleeping[e] = 1;
+			}
+			break;
+		case 4: { /* the manager changes a stride */
+			op = "stride";
+			static const uint64_t mul[] = {1, 2, 3, 1, 1};
+			static const uint64_t div[] = {2, 1, 1, 1000, 1};
+			int m = (int)((r >> 50) % 5);
+			uint64_t st = t.se[e].stride * mul[m] / div[m] + (m == 4 ? (1ULL << 30) : 0);
+			t.se[e].stride = t.r.stride[e] = st;
+			t.rq.ops->stride_changed(&t.rq, &t.se[e]);
+			ref_stride_changed(&t.r, e);
+			break;
+		}
+		case 5: /* a new entity joins */
+			op = "join";
+			if (t.r.n < REF_MAX)
+				ref_join(&t, t.r.n, ids[t.r.n], ref_tickets(mode, &x));
+			break;
+		case 6: /* a queued entity is charged (allowed, unusual) */
+			op = "charge queued";
+			if (e == t.cur || !t.r.on_rq[e])
+				break;
+			t.rq.ops->charge(&t.rq, &t.se[e], ran);
+			ref_charge(&t.r, e, ran);
+			break;
+		default: /* a quantum end */
+			op = "quantum end";
+			if (t.cur < 0) {
+				p = t.rq.ops->pick_next(&t.rq);
+				got = p ? (int)(p - t.se) : -1;
+				want = t.cur = ref_pick(&t.r);
+				break;
+			}
+			p = t.rq.ops->requeue_pick(&t.rq, &t.se[t.cur], ran);
+			got = (int)(p - t.se);
+			ref_charge(&t.r, t.cur, ran);
+			ref_enqueue(&t.r, t.cur);
+			want = t.cur = ref_pick(&t.r);
+			break;
+		}
+		ok = ref_same(&t, got, want, k, op);
+		if (ok && k % 16 == 0) {
+			const char *qe = queue_error(&t.rq);
+			checks++;
+			if (qe)
+				snprintf(t.err, sizeof t.err, "step %d (%s): queue: %s", k, op, qe);
+			ok = !qe;
+		}
+	}
+	ck_assert_msg(ok && checks > 0, "reference case %d: %s", _i, t.err);
+	t.rq.ops->destroy(&t.rq);
 }
 END_TEST
 
@@ -830,6 +1203,7 @@ static Suite *stride_suite(void)
 	tcase_add_loop_test(tc, test_dequeue, 0, N_DQ);
 	tcase_add_test(tc, test_heap_growth);
 	tcase_add_test(tc, test_wrap);
+	tcase_add_loop_test(tc, test_reference, 0, N_REF);
 	tcase_add_loop_test(tc, test_lookup, 0, N_LOOKUPS);
 	tcase_add_test(tc, test_registered);
 	suite_add_tcase(s, tc);
