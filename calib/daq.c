@@ -91,6 +91,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "calib/daq_fast.h"
 #include "calib/expr.h"
 
 #define DAQ_INIT_CAP 4096
@@ -349,8 +350,8 @@ int cal_parse_number(const char *s, size_t n, double *out)
 
 /* ---- loader state ---------------------------------------------------------- */
 
-/* what a column is read as; up to NEED_TIME the field callback's fast path */
-enum { NEED_NONE = 0, NEED_NUM, NEED_TIME, NEED_ISO, NEED_LIMIT };
+/* what a column is read as (DAQ_NEED_*, daq_fast.h); up to DAQ_NEED_TIME the
+ * field callback's fast path */
 enum { SPEC_QUOTE, SPEC_COMMENT, SPEC_NUL, SPEC_N };
 
 struct loader {
@@ -393,7 +394,7 @@ struct loader {
 	double t_scale; /* time unit to seconds */
 	int need_max;   /* highest column read */
 	int nf_min;     /* a data row has more fields than this: max(need_max, 0) */
-	unsigned char *need; /* NEED_* per field index, DAQ_MAX_FIELDS + 1 entries */
+	unsigned char *need; /* DAQ_NEED_* per field index, DAQ_MAX_FIELDS + 1 entries */
 	double **dst;   /* where column k's number goes: row[k] or tval */
 	double *row;    /* parsed values, n_cols */
 	size_t cap;     /* samples the arrays hold */
@@ -404,6 +405,10 @@ struct loader {
 	long long file_b;    /* size of a regular file, else -1 */
 	size_t line_b_hint;  /* length of a data line, for the row estimate */
 	const char *spec[SPEC_N]; /* next quote, comment, NUL at or after the scan position */
+	int flags;           /* CAL_DAQ_* (daq_fast.h) */
+	size_t buf_b;        /* starting read-buffer size */
+	int split_ok;        /* lines of runs go to the splitter first (daq_fast.c) */
+	struct cal_daq_split split;
 };
 
 static int lerr(struct loader *L, int err, const char *fmt, ...)
@@ -599,7 +604,7 @@ static int setup_columns(struct loader *L, int is_header)
 	L->nf_min = L->need_max > 0 ? L->need_max : 0;
 	L->need = calloc(DAQ_MAX_FIELDS + 1, 1);
 	if (L->need)
-		L->need[DAQ_MAX_FIELDS] = NEED_LIMIT; /* the field after the last allowed */
+		L->need[DAQ_MAX_FIELDS] = DAQ_NEED_LIMIT; /* the field after the last allowed */
 	L->row = calloc((size_t)m->n_cols + 1, sizeof *L->row);
 	L->dst = calloc((size_t)m->n_cols + 1, sizeof *L->dst);
 	if (!L->need || !L->row || !L->dst)
@@ -612,9 +617,9 @@ static int setup_columns(struct loader *L, int is_header)
 			used = 1;
 		/* the time column is read as the time only (row[] keeps 0 there) */
 		if (k == L->time_col)
-			L->need[k] = o->time_unit == CAL_TIME_ISO ? NEED_ISO : NEED_TIME;
+			L->need[k] = o->time_unit == CAL_TIME_ISO ? DAQ_NEED_ISO : DAQ_NEED_TIME;
 		else
-			L->need[k] = used ? NEED_NUM : NEED_NONE;
+			L->need[k] = used ? DAQ_NEED_NUM : DAQ_NEED_NONE;
 		L->dst[k] = k == L->time_col ? &L->tval : &L->row[k];
 	}
 	m->n_ch = o->n_channels;
@@ -624,6 +629,10 @@ static int setup_columns(struct loader *L, int is_header)
 	}
 	/* the hot path reads ahead in libcsv's field buffer (which only grows) */
 	L->fast = !L->ws_mode && !L->err && csv_get_buffer_size(L->P) >= DAQ_PARSER_BUF_MIN_B;
+	L->split_ok = L->fast && !(L->flags & CAL_DAQ_NO_SPLIT) &&
+		      cal_daq_split_usable(m->delim, L->ws_mode);
+	if (L->split_ok)
+		cal_daq_split_init(&L->split, m->delim, L->need, L->dst);
 	return 0;
 }
 
@@ -734,7 +743,7 @@ static __attribute__((noinline)) void take_field(struct loader *L, int k, const 
 						 size_t len)
 {
 	int kind = L->need[k];
-	if (kind == NEED_NUM) {
+	if (kind == DAQ_NEED_NUM) {
 		if (!cal_parse_number(s, len, &L->row[k]) && L->bad_col < 0) {
 			L->bad_col = k;
 			L->bad = 1;
@@ -742,7 +751,7 @@ static __attribute__((noinline)) void take_field(struct loader *L, int k, const 
 		}
 		return;
 	}
-	int ok = kind == NEED_ISO ? parse_iso(s, len, &L->tval) : cal_parse_number(s, len, &L->tval);
+	int ok = kind == DAQ_NEED_ISO ? parse_iso(s, len, &L->tval) : cal_parse_number(s, len, &L->tval);
 	if (!ok) {
 		L->bad_time = 1;
 		L->bad = 1;
@@ -921,11 +930,11 @@ static void on_field(void *s, size_t len, void *data)
 	if (__builtin_expect(L->fast, 1)) {
 		int k = L->nf;
 		int kind = L->need[k];
-		if (__builtin_expect(kind <= NEED_TIME, 1)) {
+		if (__builtin_expect(kind <= DAQ_NEED_TIME, 1)) {
 			L->nf = k + 1;
 			L->last_len = len;
 			L->len_or |= len;
-			if (kind == NEED_NONE || num_fast_term(s, len, L->dst[k]))
+			if (kind == DAQ_NEED_NONE || num_fast_term(s, len, L->dst[k]))
 				return;
 			take_field(L, k, s, len);
 			return;
@@ -1078,7 +1087,7 @@ static int one_line(struct loader *L, struct csv_parser *P, char *p, char *le, i
 }
 
 /* Whole lines [p, e) without quote, comment or NUL, parsed in one call. */
-static int run_lines(struct loader *L, struct csv_parser *P, char *p, char *e)
+static int run_lines_csv(struct loader *L, struct csv_parser *P, char *p, char *e)
 {
 	if (L->ws_mode)
 		tabs_to_spaces(p, e);
@@ -1092,6 +1101,40 @@ static int run_lines(struct loader *L, struct csv_parser *P, char *p, char *e)
 	L->run_tab_blank = 0;
 	L->line--;
 	return L->err;
+}
+
+/* Whole lines [p, e) without quote, comment or NUL: each through the
+ * splitter (daq_fast.c), and a line it declines, or whose row fails a check
+ * or needs more room, through libcsv (which then reports or grows). */
+static int run_lines(struct loader *L, struct csv_parser *P, char *p, char *e)
+{
+	if (!L->split_ok)
+		return run_lines_csv(L, P, p, e);
+	struct cal_meter *m = L->m;
+	struct cal_daq_split *S = &L->split;
+	while (p < e) {
+		const char *nx;
+		int r = cal_daq_split_line(S, p, e, &nx);
+		if (__builtin_expect(r == DAQ_SPLIT_ROW, 1) && S->nf > L->nf_min &&
+		    m->n < L->cap && !(S->all_empty && L->tab_blank)) {
+			L->line++;
+			if (fast_row(L)) {
+				if (L->err)
+					return L->err;
+				p = (char *)nx;
+				continue;
+			}
+			L->line--;
+		} else if (r == DAQ_SPLIT_BLANK) {
+			L->line++;
+			p = (char *)nx;
+			continue;
+		}
+		if (run_lines_csv(L, P, p, (char *)nx))
+			return L->err;
+		p = (char *)nx;
+	}
+	return 0;
 }
 
 /* First quote, comment prefix or NUL byte in [p, e), e if none (each
@@ -1178,7 +1221,7 @@ static int long_line(struct loader *L, int fd, char *buf, size_t have)
 
 static int read_lines(struct loader *L, int fd, struct csv_parser *P)
 {
-	size_t cap = DAQ_BUF_START_B, have = 0;
+	size_t cap = L->buf_b, have = 0;
 	char *buf = malloc(cap + 1); /* + the '\n' appended to a last line */
 	if (!buf)
 		return lerr(L, JV_ENOMEM, "out of memory");
@@ -1200,14 +1243,15 @@ static int read_lines(struct loader *L, int fd, struct csv_parser *P)
 			break;
 		char *ce = line_start(buf, buf + have); /* after the last '\n' */
 		if (ce == buf && !eof) {
-			if (cap < DAQ_BUF_B) { /* a long line: the whole buffer */
-				char *b = realloc(buf, DAQ_BUF_B + 1);
+			if (cap < DAQ_BUF_B) { /* a long line: double, up to the limit */
+				size_t nc = cap < DAQ_BUF_B / 2 ? 2 * cap : DAQ_BUF_B;
+				char *b = realloc(buf, nc + 1);
 				if (!b) {
 					rc = lerr(L, JV_ENOMEM, "out of memory");
 					break;
 				}
 				buf = b;
-				cap = DAQ_BUF_B;
+				cap = nc;
 				continue;
 			}
 			rc = long_line(L, fd, buf, have);
@@ -1399,6 +1443,12 @@ static int check_opts(const char *path, const struct cal_meter_opts *o, struct j
 int cal_meter_load(const char *path, const struct cal_meter_opts *o, struct cal_meter **out,
 		   struct jv_diag *d)
 {
+	return cal_daq_load(path, o, 0, 0, out, d);
+}
+
+int cal_daq_load(const char *path, const struct cal_meter_opts *o, int flags, size_t buf_b,
+		 struct cal_meter **out, struct jv_diag *d)
+{
 	*out = NULL;
 	int rc = check_opts(path, o, d);
 	if (rc)
@@ -1408,7 +1458,9 @@ int cal_meter_load(const char *path, const struct cal_meter_opts *o, struct cal_
 	if (fd < 0)
 		return jv_diag_set(d, JV_ENOENT, path, 0, "cannot open: %s", strerror(errno));
 	struct cal_meter *m = calloc(1, sizeof *m);
-	struct loader L = {.path = path, .o = o, .m = m, .d = d, .bad_col = -1, .file_b = -1};
+	struct loader L = {.path = path, .o = o, .m = m, .d = d, .bad_col = -1, .file_b = -1,
+			   .flags = flags};
+	L.buf_b = buf_b == 0 ? DAQ_BUF_START_B : buf_b < DAQ_BUF_B ? buf_b : DAQ_BUF_B;
 	struct stat st;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 		L.file_b = (long long)st.st_size;
