@@ -109,6 +109,10 @@
 #define DAQ_MEDIAN_SAMPLE 255       /* spacings sampled for the median's guess */
 #define DAQ_MEDIAN_SAMPLE_MIN 4096  /* spacings from which the guess is tried */
 #define DAQ_QUOTE_CHAR '"'     /* libcsv's default quote character */
+/* declined lines in a row after which the rest of a run goes to libcsv in
+ * one call (a file the splitter cannot take, e.g. ISO times or exponents,
+ * costs about what it did without the splitter) */
+#define DAQ_SPLIT_GIVE_UP 16
 #define SEC_PER_DAY 86400.0
 /* Clinger's fast path: an integer mantissa m <= 2^53 and 10^k with
  * |k| <= 22 are both exact doubles, so m * 10^k and m / 10^k are one
@@ -1105,13 +1109,15 @@ static int run_lines_csv(struct loader *L, struct csv_parser *P, char *p, char *
 
 /* Whole lines [p, e) without quote, comment or NUL: each through the
  * splitter (daq_fast.c), and a line it declines, or whose row fails a check
- * or needs more room, through libcsv (which then reports or grows). */
+ * or needs more room, through libcsv (which then reports or grows); after
+ * DAQ_SPLIT_GIVE_UP declines in a row, the rest of the run at once. */
 static int run_lines(struct loader *L, struct csv_parser *P, char *p, char *e)
 {
 	if (!L->split_ok)
 		return run_lines_csv(L, P, p, e);
 	struct cal_meter *m = L->m;
 	struct cal_daq_split *S = &L->split;
+	int declined = 0;
 	while (p < e) {
 		const char *nx;
 		int r = cal_daq_split_line(S, p, e, &nx);
@@ -1121,6 +1127,7 @@ static int run_lines(struct loader *L, struct csv_parser *P, char *p, char *e)
 			if (fast_row(L)) {
 				if (L->err)
 					return L->err;
+				declined = 0;
 				p = (char *)nx;
 				continue;
 			}
@@ -1130,6 +1137,8 @@ static int run_lines(struct loader *L, struct csv_parser *P, char *p, char *e)
 			p = (char *)nx;
 			continue;
 		}
+		if (++declined == DAQ_SPLIT_GIVE_UP)
+			return run_lines_csv(L, P, p, e);
 		if (run_lines_csv(L, P, p, (char *)nx))
 			return L->err;
 		p = (char *)nx;

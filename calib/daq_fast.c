@@ -23,18 +23,21 @@
  * The line is walked once with a 256-entry byte-class table (other,
  * blank, delimiter, CR, LF):
  * - a field in a column that is read as a number (seconds, or an
- *   expression's operand) must be `[+-]digits[.digits]` with 1 to 19
- *   digits and a mantissa <= 2^53, blanks around: the digits are gathered
- *   into one integer while walking, and the value is that integer over
- *   10^(fraction digits), one correctly rounded division, the same double
- *   as strtod() and as daq.c's hot path in libcsv's field callback;
+ *   expression's operand) must be `[+-]digits[.digits][(e|E)[+-]digits]`
+ *   with 1 to 19 digits, a mantissa <= 2^53, an exponent of at most 4
+ *   digits and a power of ten (exponent minus fraction digits) within
+ *   +-22, blanks around: the digits are gathered into one integer while
+ *   walking, and the value is that integer times or over the power of
+ *   ten, one correctly rounded operation (Clinger's fast path, as
+ *   cal_parse_number_fast()), so the same double as strtod() and as
+ *   daq.c's hot path in libcsv's field callback;
  * - a field in a column that is not read is skipped to its end; only
  *   whether it is empty matters (a trailing delimiter's empty last field
  *   is dropped; with a tab delimiter, a row of empty fields is a blank
  *   line);
  * - the line ends at LF or at CR LF; a line with no field is blank.
- * Anything else declines the line: an exponent, a b'...' literal, a
- * number too long for one rounding, an empty or non-numeric field that is
+ * Anything else declines the line: a b'...' literal, a number too long
+ * for one rounding or with a power of ten past 1e+-22, an empty or non-numeric field that is
  * read, a lone CR (it would end a row inside the line), ISO times, too
  * many fields. daq.c then feeds that one line to libcsv exactly as before
  * (the parser is at the start of a row between lines, as every line of a
@@ -48,12 +51,13 @@
  * Worked example, delimiter ',', columns t_s (time) and c1 read, c2 not:
  * ` 0.5, 1.25 ,x\r\n`: blank skipped, 0.5 = 5 / 10; 1.25 = 125 / 100
  * with the trailing blank trimmed; `x` skipped (not empty); CR then LF:
- * a row of 3 fields. `1e-3,2,x\n` declines at 'e' (libcsv's path parses
- * it with the general parser). `,,\n` with c1 read declines (empty field).
+ * a row of 3 fields. `1e-3,2,x\n` gives 1 / 10^3; `1e-30,2,x\n` declines
+ * (libcsv's path parses it with strtod()). `,,\n` with c1 read declines
+ * (an empty field that is read).
  *
  * Limits: not used in white-space mode (delimiter ' ', where libcsv gets
  * tabs turned into spaces and runs of blanks) or for a delimiter that
- * numbers are made of (digits, '.', '+', '-'). The caller guarantees a
+ * numbers are made of (digits, '.', '+', '-', 'e', 'E'). The caller guarantees a
  * '\n' in the line (bytes are read up to it without bounds checks).
  */
 #include "calib/daq_fast.h"
@@ -67,12 +71,14 @@
  * 19 digits fit uint64 without overflow; the fraction has at most 19. */
 #define SPLIT_DIGITS_MAX 19
 #define SPLIT_MANT_MAX (1ULL << 53)
+#define SPLIT_POW10_MAX 22
+#define SPLIT_EXP_DIGITS_MAX 4 /* as cal_parse_number_fast() */
 /* extended-precision evaluation (x87) would round twice: decline all */
 #define SPLIT_NUM_OK (FLT_EVAL_METHOD == 0)
 
-static const double SPLIT_POW10[SPLIT_DIGITS_MAX + 1] = {
-	1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,
-	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+static const double SPLIT_POW10[SPLIT_POW10_MAX + 1] = {
+	1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
 /* The digits from p on into *m (m * 10 + digit each, wrapping past 19
@@ -98,8 +104,8 @@ int cal_daq_split_usable(int delim, int ws_mode)
 		return 0;
 	if (delim >= '0' && delim <= '9')
 		return 0;
-	return delim != '.' && delim != '+' && delim != '-' && delim != ' ' && delim != '\r' &&
-	       delim != '\n' && delim != '"' && delim != '\0';
+	return delim != '.' && delim != '+' && delim != '-' && delim != 'e' && delim != 'E' &&
+	       delim != ' ' && delim != '\r' && delim != '\n' && delim != '"' && delim != '\0';
 }
 
 void cal_daq_split_init(struct cal_daq_split *s, int delim, const unsigned char *need,
@@ -149,7 +155,24 @@ int cal_daq_split_line(struct cal_daq_split *s, const char *line, const char *en
 			}
 			if (nd - 1 >= SPLIT_DIGITS_MAX || m > SPLIT_MANT_MAX)
 				goto decline;
-			*s->dst[k] = (neg ? -(double)m : (double)m) / SPLIT_POW10[nfr];
+			/* signed first: one rounding, any rounding mode */
+			double v = neg ? -(double)m : (double)m;
+			if (__builtin_expect((*p | 0x20) != 'e', 1)) {
+				*s->dst[k] = v / SPLIT_POW10[nfr];
+			} else {
+				int eneg = *++p == '-', x = 0;
+				unsigned dg;
+				p += eneg | (*p == '+');
+				const unsigned char *x0 = p;
+				while ((dg = (unsigned)*p - '0') < 10 && p - x0 < SPLIT_EXP_DIGITS_MAX) {
+					x = x * 10 + (int)dg;
+					p++;
+				}
+				int e10 = (eneg ? -x : x) - (int)nfr;
+				if (p == x0 || e10 < -SPLIT_POW10_MAX || e10 > SPLIT_POW10_MAX)
+					goto decline;
+				*s->dst[k] = e10 < 0 ? v / SPLIT_POW10[-e10] : v * SPLIT_POW10[e10];
+			}
 			while ((c = cls[*p]) == DAQ_C_BLANK)
 				p++;
 			if (c == DAQ_C_OTHER)

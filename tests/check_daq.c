@@ -577,7 +577,15 @@ static const struct {
 	 {"9007199254740992", "0.1234567890123456", NULL, "1"}},
 	{',', "\n", DAQ_SPLIT_BLANK, 0, 0, {NULL}},
 	{',', " \t\r\n", DAQ_SPLIT_BLANK, 0, 0, {NULL}},
-	{',', "1e3,2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "1e3,-2.5E-3,x,+7e+22\n", DAQ_SPLIT_ROW, 4, 0, {"1e3", "-2.5E-3", NULL, "7e+22"}},
+	{',', "0.5e0,123456789e-22,x,1.5e0021\n", DAQ_SPLIT_ROW, 4, 0,
+	 {"0.5", "123456789e-22", NULL, "1.5e21"}},
+	{',', "1e,2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "1e+,2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "1e00001,2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "1e23,2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "1.5e-22,2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "1e5x,2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
 	{',', "1.5,,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
 	{',', "1.5,2,x,3\rz\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
 	{',', "1.5,2\r,x\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
@@ -628,7 +636,7 @@ END_TEST
  * a tab delimiter is no blank; a row of empty unread fields is all_empty. */
 START_TEST(split_usable_and_empty_rows)
 {
-	static const int bad[] = {'0', '9', '.', '+', '-', ' ', '\r', '\n', '"', 0};
+	static const int bad[] = {'0', '9', '.', '+', '-', 'e', 'E', ' ', '\r', '\n', '"', 0};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		ck_assert_msg(!cal_daq_split_usable(bad[i], 0), "delimiter %d", bad[i]);
 	ck_assert(!cal_daq_split_usable(',', 1));
