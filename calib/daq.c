@@ -7,9 +7,9 @@
  * SmartPower logs with a header, ISO times and `b'04988'` fields. The user
  * describes channels as expressions; the importer must get sample counts,
  * units and time bases right and report any bad value at FILE:LINE. A
- * 1-10 kHz DAQ log of a long run has millions of rows, so the work around
- * libcsv must cost little next to libcsv's own (issue 10: >= 90 % of
- * csv_parse() alone with counting callbacks, docs/PERFORMANCE.md).
+ * 1-10 kHz DAQ log of a long run has millions of rows, so the import must
+ * run at least at 90 % of csv_parse() alone with counting callbacks (issue
+ * 10, docs/PERFORMANCE.md): the plain lines bypass libcsv (daq_fast.c).
  *
  * Model: the file is a sequence of lines; blank lines (spaces and tabs
  * only) and comment lines (first non-blank character the comment prefix)
@@ -23,18 +23,23 @@
  * parsed only in the columns the expressions and the time column read.
  *
  * Strategy (fast, with the same results as feeding libcsv line by line):
- * - the file is read with read(2) into a 64 KiB buffer, which grows to
- *   CAL_LINE_MAX_B + 1 bytes when a line does not fit (so a complete line
+ * - the file is read with read(2) into a 64 KiB buffer, which doubles up
+ *   to CAL_LINE_MAX_B + 1 bytes while a line does not fit (so a complete line
  *   in it is never longer than the limit, except one that fills it, which
  *   is checked), and handled in whole lines;
  * - a run of lines without the quote character, the comment prefix or a
- *   NUL byte (found with memchr over the run, not per line) is given to
- *   csv_parse() in one call once the first row has been seen. libcsv runs
- *   with CSV_REPALL_NL, so every unquoted line feed ends a row (blank
- *   lines give empty rows, which are skipped), and the row callback, which
- *   gets the terminating character, counts lines at '\n'. A line with one
- *   of those characters, the lines before the first row and the lines of a
- *   quoted field that spans lines are fed one at a time as before
+ *   NUL byte (found with memchr over the run, not per line), once the
+ *   first row has been seen: each line goes to the importer's own
+ *   splitter (calib/daq_fast.c: fields split and numbers converted in one
+ *   pass, for the plain lines that make up a meter log), and a line it
+ *   declines to libcsv alone; after DAQ_SPLIT_GIVE_UP declined lines in a
+ *   row the rest of the run goes to csv_parse() in one call (CAL_DAQ_NO_SPLIT
+ *   sends every run there: the reference path the tests compare with).
+ *   libcsv runs with CSV_REPALL_NL, so every unquoted line feed ends a row
+ *   (blank lines give empty rows, which are skipped), and the row callback,
+ *   which gets the terminating character, counts lines at '\n'. A line with
+ *   one of those characters, the lines before the first row and the lines
+ *   of a quoted field that spans lines are fed one at a time as before
  *   (comment and blank lines skipped, CR/LF stripped, a '\n' appended);
  * - fields are parsed in the field callback, only in the columns that are
  *   read, straight from libcsv's buffer (no copies; only the first row is
@@ -66,9 +71,11 @@
  * Worked example: `t_s,c1\n0.0001,0.52\n# pause\n0.0002,0.53\n` with
  * --time t_s: line 1 is fed alone and is the header (t_s is not a number);
  * the lines after it are scanned for quote, comment and NUL characters:
- * line 2 goes to libcsv as a run, line 3 (the '#') alone, where it is
- * skipped as a comment, line 4 as a run again: samples (0.0001, 0.52) from
- * line 2 and (0.0002, 0.53) from line 4.
+ * line 2 is a run (the splitter gives 1 / 10^4 and 52 / 10^2), line 3 (the
+ * '#') goes alone to one_line(), where it is skipped as a comment, line 4
+ * is a run again: samples (0.0001, 0.52) from line 2 and (0.0002, 0.53)
+ * from line 4. Had line 2 read `1e-4,"0.52"` (a quote), it would have gone
+ * to libcsv alone, with the same values.
  *
  * Limits: lines up to CAL_LINE_MAX_B bytes, CAL_MAX_CHANNELS channels,
  * memory O(samples x channels) plus a read buffer of 64 KiB (CAL_LINE_MAX_B
