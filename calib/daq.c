@@ -361,8 +361,7 @@ int cal_parse_number(const char *s, size_t n, double *out)
 
 /* ---- loader state ---------------------------------------------------------- */
 
-/* what a column is read as (DAQ_NEED_*, daq_fast.h); up to DAQ_NEED_TIME the
- * field callback's fast path */
+/* the characters that end a run of lines (next_special()) */
 enum { SPEC_QUOTE, SPEC_COMMENT, SPEC_NUL, SPEC_N };
 
 struct loader {
@@ -405,7 +404,9 @@ struct loader {
 	double t_scale; /* time unit to seconds */
 	int need_max;   /* highest column read */
 	int nf_min;     /* a data row has more fields than this: max(need_max, 0) */
-	unsigned char *need; /* DAQ_NEED_* per field index, DAQ_MAX_FIELDS + 1 entries */
+	/* what field k is read as: DAQ_NEED_* (daq_fast.h; up to DAQ_NEED_TIME the
+	 * field callback's fast path), DAQ_MAX_FIELDS + 1 entries */
+	unsigned char *need;
 	double **dst;   /* where column k's number goes: row[k] or tval */
 	double *row;    /* parsed values, n_cols */
 	size_t cap;     /* samples the arrays hold */

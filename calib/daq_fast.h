@@ -26,7 +26,7 @@ enum { DAQ_C_OTHER = 0, DAQ_C_BLANK, DAQ_C_DELIM, DAQ_C_CR, DAQ_C_LF };
 
 struct cal_daq_split {
 	unsigned char cls[256];     /* DAQ_C_* per byte */
-	const unsigned char *need;  /* DAQ_NEED_* per field index, DAQ_LIMIT at the limit */
+	const unsigned char *need;  /* DAQ_NEED_* per field index, DAQ_NEED_LIMIT at the limit */
 	double *const *dst;         /* where field k's number goes (need NUM or TIME) */
 	int nf;                     /* fields of the last row (a trailing empty one dropped) */
 	int all_empty;              /* every field of the last row was empty */
