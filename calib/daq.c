@@ -7,9 +7,9 @@
  * SmartPower logs with a header, ISO times and `b'04988'` fields. The user
  * describes channels as expressions; the importer must get sample counts,
  * units and time bases right and report any bad value at FILE:LINE. A
- * 1-10 kHz DAQ log of a long run has millions of rows, so the work around
- * libcsv must cost little next to libcsv's own (issue 10: >= 90 % of
- * csv_parse() alone with counting callbacks, docs/PERFORMANCE.md).
+ * 1-10 kHz DAQ log of a long run has millions of rows, so the import must
+ * run at least at 90 % of csv_parse() alone with counting callbacks (issue
+ * 10, docs/PERFORMANCE.md): the plain lines bypass libcsv (daq_fast.c).
  *
  * Model: the file is a sequence of lines; blank lines (spaces and tabs
  * only) and comment lines (first non-blank character the comment prefix)
@@ -23,18 +23,23 @@
  * parsed only in the columns the expressions and the time column read.
  *
  * Strategy (fast, with the same results as feeding libcsv line by line):
- * - the file is read with read(2) into a 64 KiB buffer, which grows to
- *   CAL_LINE_MAX_B + 1 bytes when a line does not fit (so a complete line
+ * - the file is read with read(2) into a 64 KiB buffer, which doubles up
+ *   to CAL_LINE_MAX_B + 1 bytes while a line does not fit (so a complete line
  *   in it is never longer than the limit, except one that fills it, which
  *   is checked), and handled in whole lines;
  * - a run of lines without the quote character, the comment prefix or a
- *   NUL byte (found with memchr over the run, not per line) is given to
- *   csv_parse() in one call once the first row has been seen. libcsv runs
- *   with CSV_REPALL_NL, so every unquoted line feed ends a row (blank
- *   lines give empty rows, which are skipped), and the row callback, which
- *   gets the terminating character, counts lines at '\n'. A line with one
- *   of those characters, the lines before the first row and the lines of a
- *   quoted field that spans lines are fed one at a time as before
+ *   NUL byte (found with memchr over the run, not per line), once the
+ *   first row has been seen: each line goes to the importer's own
+ *   splitter (calib/daq_fast.c: fields split and numbers converted in one
+ *   pass, for the plain lines that make up a meter log), and a line it
+ *   declines to libcsv alone; after DAQ_SPLIT_GIVE_UP declined lines in a
+ *   row the rest of the run goes to csv_parse() in one call (CAL_DAQ_NO_SPLIT
+ *   sends every run there: the reference path the tests compare with).
+ *   libcsv runs with CSV_REPALL_NL, so every unquoted line feed ends a row
+ *   (blank lines give empty rows, which are skipped), and the row callback,
+ *   which gets the terminating character, counts lines at '\n'. A line with
+ *   one of those characters, the lines before the first row and the lines
+ *   of a quoted field that spans lines are fed one at a time as before
  *   (comment and blank lines skipped, CR/LF stripped, a '\n' appended);
  * - fields are parsed in the field callback, only in the columns that are
  *   read, straight from libcsv's buffer (no copies; only the first row is
@@ -66,9 +71,11 @@
  * Worked example: `t_s,c1\n0.0001,0.52\n# pause\n0.0002,0.53\n` with
  * --time t_s: line 1 is fed alone and is the header (t_s is not a number);
  * the lines after it are scanned for quote, comment and NUL characters:
- * line 2 goes to libcsv as a run, line 3 (the '#') alone, where it is
- * skipped as a comment, line 4 as a run again: samples (0.0001, 0.52) from
- * line 2 and (0.0002, 0.53) from line 4.
+ * line 2 is a run (the splitter gives 1 / 10^4 and 52 / 10^2), line 3 (the
+ * '#') goes alone to one_line(), where it is skipped as a comment, line 4
+ * is a run again: samples (0.0001, 0.52) from line 2 and (0.0002, 0.53)
+ * from line 4. Had line 2 read `1e-4,"0.52"` (a quote), it would have gone
+ * to libcsv alone, with the same values.
  *
  * Limits: lines up to CAL_LINE_MAX_B bytes, CAL_MAX_CHANNELS channels,
  * memory O(samples x channels) plus a read buffer of 64 KiB (CAL_LINE_MAX_B
@@ -91,6 +98,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "calib/daq_fast.h"
 #include "calib/expr.h"
 
 #define DAQ_INIT_CAP 4096
@@ -108,6 +116,10 @@
 #define DAQ_MEDIAN_SAMPLE 255       /* spacings sampled for the median's guess */
 #define DAQ_MEDIAN_SAMPLE_MIN 4096  /* spacings from which the guess is tried */
 #define DAQ_QUOTE_CHAR '"'     /* libcsv's default quote character */
+/* declined lines in a row after which the rest of a run goes to libcsv in
+ * one call (a file the splitter cannot take, e.g. ISO times or exponents,
+ * costs about what it did without the splitter) */
+#define DAQ_SPLIT_GIVE_UP 16
 #define SEC_PER_DAY 86400.0
 /* Clinger's fast path: an integer mantissa m <= 2^53 and 10^k with
  * |k| <= 22 are both exact doubles, so m * 10^k and m / 10^k are one
@@ -349,8 +361,7 @@ int cal_parse_number(const char *s, size_t n, double *out)
 
 /* ---- loader state ---------------------------------------------------------- */
 
-/* what a column is read as; up to NEED_TIME the field callback's fast path */
-enum { NEED_NONE = 0, NEED_NUM, NEED_TIME, NEED_ISO, NEED_LIMIT };
+/* the characters that end a run of lines (next_special()) */
 enum { SPEC_QUOTE, SPEC_COMMENT, SPEC_NUL, SPEC_N };
 
 struct loader {
@@ -393,7 +404,9 @@ struct loader {
 	double t_scale; /* time unit to seconds */
 	int need_max;   /* highest column read */
 	int nf_min;     /* a data row has more fields than this: max(need_max, 0) */
-	unsigned char *need; /* NEED_* per field index, DAQ_MAX_FIELDS + 1 entries */
+	/* what field k is read as: DAQ_NEED_* (daq_fast.h; up to DAQ_NEED_TIME the
+	 * field callback's fast path), DAQ_MAX_FIELDS + 1 entries */
+	unsigned char *need;
 	double **dst;   /* where column k's number goes: row[k] or tval */
 	double *row;    /* parsed values, n_cols */
 	size_t cap;     /* samples the arrays hold */
@@ -404,6 +417,10 @@ struct loader {
 	long long file_b;    /* size of a regular file, else -1 */
 	size_t line_b_hint;  /* length of a data line, for the row estimate */
 	const char *spec[SPEC_N]; /* next quote, comment, NUL at or after the scan position */
+	int flags;           /* CAL_DAQ_* (daq_fast.h) */
+	size_t buf_b;        /* starting read-buffer size */
+	int split_ok;        /* lines of runs go to the splitter first (daq_fast.c) */
+	struct cal_daq_split split;
 };
 
 static int lerr(struct loader *L, int err, const char *fmt, ...)
@@ -599,7 +616,7 @@ static int setup_columns(struct loader *L, int is_header)
 	L->nf_min = L->need_max > 0 ? L->need_max : 0;
 	L->need = calloc(DAQ_MAX_FIELDS + 1, 1);
 	if (L->need)
-		L->need[DAQ_MAX_FIELDS] = NEED_LIMIT; /* the field after the last allowed */
+		L->need[DAQ_MAX_FIELDS] = DAQ_NEED_LIMIT; /* the field after the last allowed */
 	L->row = calloc((size_t)m->n_cols + 1, sizeof *L->row);
 	L->dst = calloc((size_t)m->n_cols + 1, sizeof *L->dst);
 	if (!L->need || !L->row || !L->dst)
@@ -612,9 +629,9 @@ static int setup_columns(struct loader *L, int is_header)
 			used = 1;
 		/* the time column is read as the time only (row[] keeps 0 there) */
 		if (k == L->time_col)
-			L->need[k] = o->time_unit == CAL_TIME_ISO ? NEED_ISO : NEED_TIME;
+			L->need[k] = o->time_unit == CAL_TIME_ISO ? DAQ_NEED_ISO : DAQ_NEED_TIME;
 		else
-			L->need[k] = used ? NEED_NUM : NEED_NONE;
+			L->need[k] = used ? DAQ_NEED_NUM : DAQ_NEED_NONE;
 		L->dst[k] = k == L->time_col ? &L->tval : &L->row[k];
 	}
 	m->n_ch = o->n_channels;
@@ -624,6 +641,10 @@ static int setup_columns(struct loader *L, int is_header)
 	}
 	/* the hot path reads ahead in libcsv's field buffer (which only grows) */
 	L->fast = !L->ws_mode && !L->err && csv_get_buffer_size(L->P) >= DAQ_PARSER_BUF_MIN_B;
+	L->split_ok = L->fast && !(L->flags & CAL_DAQ_NO_SPLIT) &&
+		      cal_daq_split_usable(m->delim, L->ws_mode);
+	if (L->split_ok)
+		cal_daq_split_init(&L->split, m->delim, L->need, L->dst);
 	return 0;
 }
 
@@ -734,7 +755,7 @@ static __attribute__((noinline)) void take_field(struct loader *L, int k, const 
 						 size_t len)
 {
 	int kind = L->need[k];
-	if (kind == NEED_NUM) {
+	if (kind == DAQ_NEED_NUM) {
 		if (!cal_parse_number(s, len, &L->row[k]) && L->bad_col < 0) {
 			L->bad_col = k;
 			L->bad = 1;
@@ -742,7 +763,7 @@ static __attribute__((noinline)) void take_field(struct loader *L, int k, const 
 		}
 		return;
 	}
-	int ok = kind == NEED_ISO ? parse_iso(s, len, &L->tval) : cal_parse_number(s, len, &L->tval);
+	int ok = kind == DAQ_NEED_ISO ? parse_iso(s, len, &L->tval) : cal_parse_number(s, len, &L->tval);
 	if (!ok) {
 		L->bad_time = 1;
 		L->bad = 1;
@@ -921,11 +942,11 @@ static void on_field(void *s, size_t len, void *data)
 	if (__builtin_expect(L->fast, 1)) {
 		int k = L->nf;
 		int kind = L->need[k];
-		if (__builtin_expect(kind <= NEED_TIME, 1)) {
+		if (__builtin_expect(kind <= DAQ_NEED_TIME, 1)) {
 			L->nf = k + 1;
 			L->last_len = len;
 			L->len_or |= len;
-			if (kind == NEED_NONE || num_fast_term(s, len, L->dst[k]))
+			if (kind == DAQ_NEED_NONE || num_fast_term(s, len, L->dst[k]))
 				return;
 			take_field(L, k, s, len);
 			return;
@@ -1078,7 +1099,7 @@ static int one_line(struct loader *L, struct csv_parser *P, char *p, char *le, i
 }
 
 /* Whole lines [p, e) without quote, comment or NUL, parsed in one call. */
-static int run_lines(struct loader *L, struct csv_parser *P, char *p, char *e)
+static int run_lines_csv(struct loader *L, struct csv_parser *P, char *p, char *e)
 {
 	if (L->ws_mode)
 		tabs_to_spaces(p, e);
@@ -1092,6 +1113,45 @@ static int run_lines(struct loader *L, struct csv_parser *P, char *p, char *e)
 	L->run_tab_blank = 0;
 	L->line--;
 	return L->err;
+}
+
+/* Whole lines [p, e) without quote, comment or NUL: each through the
+ * splitter (daq_fast.c), and a line it declines, or whose row fails a check
+ * or needs more room, through libcsv (which then reports or grows); after
+ * DAQ_SPLIT_GIVE_UP declines in a row, the rest of the run at once. */
+static int run_lines(struct loader *L, struct csv_parser *P, char *p, char *e)
+{
+	if (!L->split_ok)
+		return run_lines_csv(L, P, p, e);
+	struct cal_meter *m = L->m;
+	struct cal_daq_split *S = &L->split;
+	int declined = 0;
+	while (p < e) {
+		const char *nx;
+		int r = cal_daq_split_line(S, p, e, &nx);
+		if (__builtin_expect(r == DAQ_SPLIT_ROW, 1) && S->nf > L->nf_min &&
+		    m->n < L->cap && !(S->all_empty && L->tab_blank)) {
+			L->line++;
+			if (fast_row(L)) {
+				if (L->err)
+					return L->err;
+				declined = 0;
+				p = (char *)nx;
+				continue;
+			}
+			L->line--;
+		} else if (r == DAQ_SPLIT_BLANK) {
+			L->line++;
+			p = (char *)nx;
+			continue;
+		}
+		if (++declined == DAQ_SPLIT_GIVE_UP)
+			return run_lines_csv(L, P, p, e);
+		if (run_lines_csv(L, P, p, (char *)nx))
+			return L->err;
+		p = (char *)nx;
+	}
+	return 0;
 }
 
 /* First quote, comment prefix or NUL byte in [p, e), e if none (each
@@ -1178,7 +1238,7 @@ static int long_line(struct loader *L, int fd, char *buf, size_t have)
 
 static int read_lines(struct loader *L, int fd, struct csv_parser *P)
 {
-	size_t cap = DAQ_BUF_START_B, have = 0;
+	size_t cap = L->buf_b, have = 0;
 	char *buf = malloc(cap + 1); /* + the '\n' appended to a last line */
 	if (!buf)
 		return lerr(L, JV_ENOMEM, "out of memory");
@@ -1200,14 +1260,15 @@ static int read_lines(struct loader *L, int fd, struct csv_parser *P)
 			break;
 		char *ce = line_start(buf, buf + have); /* after the last '\n' */
 		if (ce == buf && !eof) {
-			if (cap < DAQ_BUF_B) { /* a long line: the whole buffer */
-				char *b = realloc(buf, DAQ_BUF_B + 1);
+			if (cap < DAQ_BUF_B) { /* a long line: double, up to the limit */
+				size_t nc = cap < DAQ_BUF_B / 2 ? 2 * cap : DAQ_BUF_B;
+				char *b = realloc(buf, nc + 1);
 				if (!b) {
 					rc = lerr(L, JV_ENOMEM, "out of memory");
 					break;
 				}
 				buf = b;
-				cap = DAQ_BUF_B;
+				cap = nc;
 				continue;
 			}
 			rc = long_line(L, fd, buf, have);
@@ -1399,6 +1460,12 @@ static int check_opts(const char *path, const struct cal_meter_opts *o, struct j
 int cal_meter_load(const char *path, const struct cal_meter_opts *o, struct cal_meter **out,
 		   struct jv_diag *d)
 {
+	return cal_daq_load(path, o, 0, 0, out, d);
+}
+
+int cal_daq_load(const char *path, const struct cal_meter_opts *o, int flags, size_t buf_b,
+		 struct cal_meter **out, struct jv_diag *d)
+{
 	*out = NULL;
 	int rc = check_opts(path, o, d);
 	if (rc)
@@ -1408,7 +1475,9 @@ int cal_meter_load(const char *path, const struct cal_meter_opts *o, struct cal_
 	if (fd < 0)
 		return jv_diag_set(d, JV_ENOENT, path, 0, "cannot open: %s", strerror(errno));
 	struct cal_meter *m = calloc(1, sizeof *m);
-	struct loader L = {.path = path, .o = o, .m = m, .d = d, .bad_col = -1, .file_b = -1};
+	struct loader L = {.path = path, .o = o, .m = m, .d = d, .bad_col = -1, .file_b = -1,
+			   .flags = flags};
+	L.buf_b = buf_b == 0 ? DAQ_BUF_START_B : buf_b < DAQ_BUF_B ? buf_b : DAQ_BUF_B;
 	struct stat st;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 		L.file_b = (long long)st.st_size;

@@ -14,10 +14,15 @@
  * short fields mixed so stale bytes follow each field. Line numbers in
  * runs of lines, comment and blank lines, multi-line quoted fields, CRLF,
  * long lines and the median spacing behind the sample rate are checked
- * against what the line-by-line importer reported.
+ * against what the line-by-line importer reported. The importer's own
+ * splitter for plain lines (calib/daq_fast.c) is checked on a table of
+ * lines, and against the libcsv path (CAL_DAQ_NO_SPLIT) on thousands of
+ * generated files, clean and messy, with tiny read buffers too: samples
+ * bit for bit, lines, return codes and messages equal.
  */
 #include <check.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +30,7 @@
 #include <unistd.h>
 
 #include "calib/daq.h"
+#include "calib/daq_fast.h"
 
 #define RANDOM_VALUES 300000     /* random strings compared with strtod() */
 #define RANDOM_VALUES_QUICK 20000 /* under valgrind (JV_TEST_QUICK) */
@@ -551,6 +557,353 @@ START_TEST(importer_grows_past_estimate)
 }
 END_TEST
 
+/* ---- the splitter (calib/daq_fast.c) against libcsv ------------------------------ */
+
+#define SPLIT_FIELDS 6 /* need[] of the splitter table: 6 fields, the 7th over the limit */
+
+/* Lines through cal_daq_split_line() with delimiter ',' (or tab) and
+ * fields read as time, number, not read, number. */
+static const struct {
+	int delim;
+	const char *line;
+	int want;      /* DAQ_SPLIT_* */
+	int nf;        /* fields of a row */
+	int all_empty; /* of a row */
+	const char *v[4]; /* texts strtod() must agree with, NULL: not read */
+} SPLIT_TABLE[] = {
+	{',', "1.5,2,x,3\n", DAQ_SPLIT_ROW, 4, 0, {"1.5", "2", NULL, "3"}},
+	{',', " 1.5 ,\t2\t,x y, -3.25 \r\n", DAQ_SPLIT_ROW, 4, 0, {"1.5", "2", NULL, "-3.25"}},
+	{',', "-0,+.5,,5.\n", DAQ_SPLIT_ROW, 4, 0, {"-0", ".5", NULL, "5."}},
+	{',', "1.5,2,,3,\n", DAQ_SPLIT_ROW, 4, 0, {"1.5", "2", NULL, "3"}},
+	{',', "1.5,2,x,3, ,\n", DAQ_SPLIT_ROW, 5, 0, {"1.5", "2", NULL, "3"}},
+	{',', "1.5,2,x\n", DAQ_SPLIT_ROW, 3, 0, {"1.5", "2", NULL, NULL}},
+	{',', "9007199254740992,0.1234567890123456,x,1\n", DAQ_SPLIT_ROW, 4, 0,
+	 {"9007199254740992", "0.1234567890123456", NULL, "1"}},
+	{',', "\n", DAQ_SPLIT_BLANK, 0, 0, {NULL}},
+	{',', " \t\r\n", DAQ_SPLIT_BLANK, 0, 0, {NULL}},
+	{',', "1e3,-2.5E-3,x,+7e+22\n", DAQ_SPLIT_ROW, 4, 0, {"1e3", "-2.5E-3", NULL, "7e+22"}},
+	{',', "0.5e0,123456789e-22,x,1.5e0021\n", DAQ_SPLIT_ROW, 4, 0,
+	 {"0.5", "123456789e-22", NULL, "1.5e21"}},
+	{',', "1e,2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "1e+,2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "1e00001,2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "1e23,2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "1.5e-22,2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "1e5x,2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "1.5,,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "1.5,2,x,3\rz\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "1.5,2\r,x\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', " \r \n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "12345678901234567890,1,x,1\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "9007199254740993,1,x,1\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "1.5,2,x,3,y,z,w\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "a,2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "1 5,2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "b'12',2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "., 2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{',', "-,2,x,3\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+	{'\t', "1.5\t 2 \t\t3\n", DAQ_SPLIT_ROW, 4, 0, {"1.5", "2", NULL, "3"}},
+	{'\t', "1.5\t2\t \t3\t\n", DAQ_SPLIT_ROW, 4, 0, {"1.5", "2", NULL, "3"}},
+	{'\t', "\t\t\n", DAQ_SPLIT_DECLINE, 0, 0, {NULL}},
+};
+
+START_TEST(split_table)
+{
+	int i = _i;
+	unsigned char need[SPLIT_FIELDS + 1] = {DAQ_NEED_TIME, DAQ_NEED_NUM, DAQ_NEED_NONE,
+						DAQ_NEED_NUM,  DAQ_NEED_NONE, DAQ_NEED_NONE,
+						DAQ_NEED_LIMIT};
+	double val[4] = {0}, *dst[4] = {&val[0], &val[1], &val[2], &val[3]};
+	struct cal_daq_split s;
+	ck_assert(cal_daq_split_usable(SPLIT_TABLE[i].delim, 0));
+	cal_daq_split_init(&s, SPLIT_TABLE[i].delim, need, dst);
+	const char *line = SPLIT_TABLE[i].line, *next = NULL;
+	size_t len = strlen(line);
+	int r = cal_daq_split_line(&s, line, line + len, &next);
+	ck_assert_int_eq(r, SPLIT_TABLE[i].want);
+	ck_assert_ptr_eq(next, line + len);
+	if (r != DAQ_SPLIT_ROW)
+		return;
+	ck_assert_int_eq(s.nf, SPLIT_TABLE[i].nf);
+	ck_assert_int_eq(s.all_empty, SPLIT_TABLE[i].all_empty);
+	for (int k = 0; k < 4; k++) {
+		double ref;
+		if (!SPLIT_TABLE[i].v[k])
+			continue;
+		ck_assert(strtod_all(SPLIT_TABLE[i].v[k], &ref));
+		ck_assert_msg(same_bits(val[k], ref), "field %d: %a, strtod %a", k, val[k], ref);
+	}
+}
+END_TEST
+
+/* Delimiters a number is made of, and white-space mode, are left to libcsv;
+ * a tab delimiter is no blank; a row of empty unread fields is all_empty. */
+START_TEST(split_usable_and_empty_rows)
+{
+	static const int bad[] = {'0', '9', '.', '+', '-', 'e', 'E', ' ', '\r', '\n', '"', 0};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		ck_assert_msg(!cal_daq_split_usable(bad[i], 0), "delimiter %d", bad[i]);
+	ck_assert(!cal_daq_split_usable(',', 1));
+	unsigned char need[4] = {DAQ_NEED_NONE, DAQ_NEED_NONE, DAQ_NEED_NONE, DAQ_NEED_LIMIT};
+	struct cal_daq_split s;
+	cal_daq_split_init(&s, '\t', need, NULL);
+	const char *line = "\t\t\n", *next;
+	ck_assert_int_eq(cal_daq_split_line(&s, line, line + 3, &next), DAQ_SPLIT_ROW);
+	ck_assert_int_eq(s.nf, 2); /* three empty fields, the trailing one dropped */
+	ck_assert_int_eq(s.all_empty, 1);
+	cal_daq_split_init(&s, ';', need, NULL);
+	line = " ; x ;\n";
+	ck_assert_int_eq(cal_daq_split_line(&s, line, line + 7, &next), DAQ_SPLIT_ROW);
+	ck_assert_int_eq(s.nf, 2);
+	ck_assert_int_eq(s.all_empty, 0);
+}
+END_TEST
+
+#define DIFF_FILES 4000       /* generated files through both paths */
+#define DIFF_FILES_QUICK 400  /* under valgrind */
+#define DIFF_ROWS_MAX 60      /* lines of a generated file */
+#define DIFF_BUF_SMALL_MAX 48 /* small read buffers: 1 to this many bytes */
+
+struct gen {
+	char *b;
+	size_t n, cap;
+};
+
+static void put(struct gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct gen *g, const char *fmt, ...)
+{
+	va_list ap;
+	for (;;) {
+		va_start(ap, fmt);
+		int k = vsnprintf(g->b + g->n, g->cap - g->n, fmt, ap);
+		va_end(ap);
+		ck_assert_int_ge(k, 0);
+		if ((size_t)k < g->cap - g->n) {
+			g->n += (size_t)k;
+			return;
+		}
+		g->cap = 2 * g->cap + (size_t)k;
+		g->b = realloc(g->b, g->cap);
+		ck_assert_ptr_nonnull(g->b);
+	}
+}
+
+/* A random number field: mostly what the splitter takes, sometimes what
+ * only the general parser takes, sometimes no number at all. */
+static void gen_number(struct gen *g, int mess, double base)
+{
+	static const char *const odd[] = {
+		"", "abc", "1.2.3", "1-2", "--1", "1 2", "nan", "inf", "0x1p3", "1e400", ".", "-",
+		"+", "b'04988'", "1e", "1e+", "12345678901234567890123", "9007199254740993",
+		"-0", "+.5", "5.", "0.12345678901234567890", "1E5", "-2.5e-3", "\xc3\xa9",
+	};
+	unsigned pick = (unsigned)(rnd() % 100);
+	if (pick >= 100u - (unsigned)mess) {
+		put(g, "%s", odd[rnd() % (sizeof odd / sizeof *odd)]);
+		return;
+	}
+	switch (rnd() % 8) {
+	case 0: put(g, "%d", (int)(rnd() % 2000) - 1000); break;
+	case 1: put(g, "%.3e", base); break;
+	case 2: put(g, "%.17g", base); break;
+	default: put(g, "%.*f", (int)(rnd() % 9), base); break;
+	}
+}
+
+static void gen_blanks(struct gen *g, int mess)
+{
+	if ((int)(rnd() % 100) < mess)
+		put(g, "%s", rnd() % 2 ? " " : (rnd() % 2 ? "\t" : " \t "));
+}
+
+static const char *gen_eol(int crlf, int mess)
+{
+	if ((int)(rnd() % 400) < mess)
+		return rnd() % 2 ? "\r" : "\r\r\n";
+	return crlf ? "\r\n" : "\n";
+}
+
+/* A random meter file and options for it. */
+static void gen_file(struct gen *g, struct cal_meter_opts *o, char names[][CAL_NAME_MAX])
+{
+	static const int delims[] = {',', ';', '\t', '|', ' '};
+	int dl = delims[rnd() % (sizeof delims / sizeof *delims)];
+	int ncols = 2 + (int)(rnd() % 4), crlf = rnd() % 4 == 0;
+	int mess = rnd() % 3 == 0 ? 0 : (int)(rnd() % 25); /* odd fields; 0: long runs */
+	int lmess = rnd() % 3 == 0 ? 0 : (int)(rnd() % 25); /* odd lines */
+	int iso = rnd() % 10 == 0, hdr = rnd() % 2, rows = (int)(rnd() % DIFF_ROWS_MAX);
+	cal_meter_opts_init(o);
+	o->delim = rnd() % 2 ? 0 : dl;
+	o->header = (int)(rnd() % 3) - 1;
+	o->comment = rnd() % 5 ? '#' : 0;
+	if (rnd() % 3) {
+		o->time_col = rnd() % 2 && hdr ? "t" : "c1";
+		o->time_unit = iso ? CAL_TIME_ISO : (int)(rnd() % 5);
+	} else {
+		o->rate_hz = 1000.0;
+	}
+	static const char *const exprs[] = {"c2", "c3", "c2*2-1", "(c2-0.5)/c3", "c2+c3+c4", "1"};
+	int nch = rnd() % 2 ? 1 : 1 + (int)(rnd() % 3);
+	for (int c = 0; c < nch; c++) {
+		snprintf(names[c], CAL_NAME_MAX, "ch%d", c);
+		snprintf(o->ch[c].name, CAL_NAME_MAX, "ch%d", c);
+		/* "1" reads no column: rows of empty fields count */
+		o->ch[c].expr = rnd() % 5 == 0 ? "1" : exprs[rnd() % (ncols >= 4 ? 5 : ncols >= 3 ? 4 : 1)];
+	}
+	o->n_channels = nch;
+	if (rnd() % 8 == 0)
+		o->sync_expr = "c2";
+	o->energy = rnd() % 8 == 0;
+	if (rnd() % 8 == 0)
+		put(g, "\xEF\xBB\xBF");
+	if (rnd() % 6 == 0)
+		put(g, "# meter log%s", gen_eol(crlf, mess));
+	if (hdr) {
+		put(g, "t");
+		for (int k = 1; k < ncols; k++)
+			put(g, "%c%s%c", dl, rnd() % 8 ? "" : " ", 'a' + k);
+		put(g, "%s", gen_eol(crlf, mess));
+	}
+	double t = (double)(rnd() % 1000);
+	for (int r = 0; r < rows; r++) {
+		int kind = (int)(rnd() % 100);
+		if (kind < lmess / 2) { /* an odd line */
+			static const char *const lines[] = {"", " ", "\t", " \t ", "# note", "  # x",
+							   "\"1\n.5\"", "1#2", "\"q\"", ",", ",,"};
+			const char *l = lines[rnd() % (sizeof lines / sizeof *lines)];
+			if (!strcmp(l, ","))
+				put(g, "%c", dl);
+			else if (!strcmp(l, ",,"))
+				put(g, "%c%c", dl, dl);
+			else
+				put(g, "%s", l);
+			put(g, "%s", gen_eol(crlf, mess));
+			continue;
+		}
+		t += rnd() % 50 == 0 && mess ? -0.5 : 0.001 * (double)(1 + rnd() % 3);
+		int nf = ncols;
+		if (mess && rnd() % 40 == 0)
+			nf += rnd() % 2 ? 1 : -1;
+		for (int k = 0; k < nf; k++) {
+			if (k)
+				put(g, "%c", dl);
+			gen_blanks(g, mess);
+			int quoted = mess && rnd() % 30 == 0;
+			if (quoted)
+				put(g, "\"");
+			if (k == 0 && iso)
+				put(g, "2024-02-29T12:%02d:%06.3fZ", (int)(t / 60) % 60, fmod(t, 60.0));
+			else if (k == 0)
+				put(g, "%.6f", t);
+			else
+				gen_number(g, mess, 0.5 + (double)(rnd() % 100000) / 1e4);
+			if (quoted)
+				put(g, "\"");
+			gen_blanks(g, mess);
+		}
+		if (mess && rnd() % 20 == 0)
+			put(g, "%c", dl); /* a trailing delimiter */
+		if (r + 1 < rows || rnd() % 4)
+			put(g, "%s", gen_eol(crlf, mess));
+	}
+	if (mess && rnd() % 30 == 0) {
+		put(g, "1%c", dl); /* a NUL byte (the file is written with its length) */
+		put(g, "%c", 'X');
+		g->b[g->n - 1] = '\0';
+		put(g, "2\n");
+	}
+}
+
+/* First difference of two loads of one file ("" when the same). */
+static void diff_loads(int rc0, const struct cal_meter *a, const struct jv_diag *d0, int rc1,
+		       const struct cal_meter *b, const struct jv_diag *d1, char *why, size_t cap)
+{
+	why[0] = '\0';
+	if (rc0 != rc1 || strcmp(d0->msg, d1->msg) || d0->err != d1->err) {
+		snprintf(why, cap, "rc %d '%.300s' vs rc %d '%.300s'", rc0, d0->msg, rc1, d1->msg);
+		return;
+	}
+	if (rc0)
+		return;
+	if (a->n != b->n || a->n_ch != b->n_ch || a->n_cols != b->n_cols ||
+	    a->has_header != b->has_header || a->delim != b->delim ||
+	    !same_bits(a->rate_hz, b->rate_hz) || !same_bits(a->period_s, b->period_s) ||
+	    !same_bits(a->t_origin_s, b->t_origin_s) || !a->sync != !b->sync) {
+		snprintf(why, cap, "shape: n %zu/%zu cols %d/%d rate %a/%a", a->n, b->n, a->n_cols,
+			 b->n_cols, a->rate_hz, b->rate_hz);
+		return;
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		int same = same_bits(a->t_s[i], b->t_s[i]) && cal_meter_line(a, i) == cal_meter_line(b, i);
+		for (int c = 0; c < a->n_ch; c++)
+			same = same && same_bits(a->v[c][i], b->v[c][i]);
+		if (a->sync)
+			same = same && same_bits(a->sync[i], b->sync[i]);
+		if (!same) {
+			snprintf(why, cap, "sample %zu: line %ld/%ld t %a/%a", i, cal_meter_line(a, i),
+				 cal_meter_line(b, i), a->t_s[i], b->t_s[i]);
+			return;
+		}
+	}
+}
+
+/* Random files, clean and messy, loaded through libcsv only and with the
+ * splitter, with the default read buffer and with tiny ones (buffer
+ * boundaries inside lines): the same samples bit for bit, the same line of
+ * every sample, the same return code and message. */
+START_TEST(split_matches_libcsv)
+{
+	rng_state = 2027;
+	int files = quick() ? DIFF_FILES_QUICK : DIFF_FILES, loaded = 0;
+	struct gen g = {malloc(4096), 0, 4096};
+	ck_assert_ptr_nonnull(g.b);
+	char why[JV_DIAG_MAX + 256] = "";
+	int bad_file = -1, bad_variant = -1;
+	for (int f = 0; f < files && bad_file < 0; f++) {
+		struct cal_meter_opts o;
+		char names[CAL_MAX_CHANNELS][CAL_NAME_MAX];
+		g.n = 0;
+		put(&g, "%s", "");
+		gen_file(&g, &o, names);
+		FILE *fp = fopen(path, "wb");
+		ck_assert_ptr_nonnull(fp);
+		ck_assert_uint_eq(fwrite(g.b, 1, g.n, fp), g.n);
+		ck_assert_int_eq(fclose(fp), 0);
+		struct cal_meter *ref = NULL;
+		struct jv_diag d0 = {0};
+		int rc0 = cal_daq_load(path, &o, CAL_DAQ_NO_SPLIT, 0, &ref, &d0);
+		loaded += rc0 == 0;
+		const struct {
+			int flags;
+			size_t buf_b;
+		} variant[] = {
+			{0, 0},
+			{0, 1 + rnd() % DIFF_BUF_SMALL_MAX},
+			{CAL_DAQ_NO_SPLIT, 1 + rnd() % DIFF_BUF_SMALL_MAX},
+		};
+		for (int v = 0; v < 3 && bad_file < 0; v++) {
+			struct cal_meter *m = NULL;
+			struct jv_diag d1 = {0};
+			int rc1 = cal_daq_load(path, &o, variant[v].flags, variant[v].buf_b, &m, &d1);
+			diff_loads(rc0, ref, &d0, rc1, m, &d1, why, sizeof why);
+			if (why[0]) {
+				bad_file = f;
+				bad_variant = v;
+			}
+			cal_meter_free(m);
+		}
+		cal_meter_free(ref);
+	}
+	ck_assert_msg(bad_file < 0, "file %d, variant %d: %s\n---\n%.*s", bad_file, bad_variant,
+		      why, (int)(g.n < 2000 ? g.n : 2000), g.b);
+	/* the generator must give both outcomes often */
+	ck_assert_msg(loaded > files / 5 && loaded < files - files / 5, "%d of %d loaded", loaded,
+		      files);
+	free(g.b);
+}
+END_TEST
+
 static Suite *daq_suite(void)
 {
 	Suite *s = suite_create("daq");
@@ -570,6 +923,13 @@ static Suite *daq_suite(void)
 	tcase_add_test(im, importer_rate_is_exact_median);
 	tcase_add_test(im, importer_grows_past_estimate);
 	suite_add_tcase(s, im);
+	TCase *sp = tcase_create("splitter");
+	tcase_set_timeout(sp, 300);
+	tcase_add_checked_fixture(sp, setup, teardown);
+	tcase_add_loop_test(sp, split_table, 0, (int)(sizeof SPLIT_TABLE / sizeof *SPLIT_TABLE));
+	tcase_add_test(sp, split_usable_and_empty_rows);
+	tcase_add_test(sp, split_matches_libcsv);
+	suite_add_tcase(s, sp);
 	return s;
 }
 
