@@ -66,8 +66,8 @@ const char *const repro_int_fig_title[N_FIGS] = {
 };
 const char *const repro_int_fig_header[N_FIGS] = {
 	"view,consumer,device,idle_w,active_w",
-	"block_size_b,base_cpu_w,client_cpu_active_w,driver_cpu_idle_w,driver_cpu_active_w,"
-	"disk_idle_w,disk_active_w,true_cpu_w,true_disk_w",
+	("block_size_b,base_cpu_w,client_cpu_active_w,driver_cpu_idle_w,driver_cpu_active_w,"
+	 "disk_idle_w,disk_active_w,true_cpu_w,true_disk_w"),
 	"t_s,vm,driver_active_w,limit_w,throughput_bytes_per_s",
 	"guest,app,true_w,guest_view_w,host_view_w,throughput_rel",
 };
