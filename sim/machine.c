@@ -2095,25 +2095,37 @@ static int trace_fast_setup(struct machine *m, struct mtrace *t)
 /* Charge t's cells and clear them. */
 static void trace_flush(struct machine *m, struct mtrace *t)
 {
-	int cw = m->nvm + 1;
+	int cw = m->nvm + 1, n_ctr = t->n_ctr;
 	double adv[NC] = {0}, idle[SCN_MAX_CPUS] = {0}, active[SCN_MAX_CPUS] = {0};
 	char used[SCN_MAX_CPUS] = {0};
+	/* the mapped counters (trace -> scenario), looked up once per flush:
+	 * every cell writes the same entries of adv */
+	int src[TRC_MAX_COUNTERS], dst[TRC_MAX_COUNTERS], n_map = 0;
+	for (int i = 0; i < n_ctr; i++)
+		if (t->ctr_map[i] >= 0) {
+			src[n_map] = i;
+			dst[n_map++] = t->ctr_map[i];
+		}
+	uint64_t records = 0;
 	for (int k = 0; k < t->n_dirty; k++) {
 		int idx = t->dirty[k];
 		struct pmc_cell *c = &t->cells[idx];
 		int cpu = idx / cw, vm = idx % cw - 1;
-		for (int i = 0; i < t->n_ctr; i++) /* the same entries every time */
-			if (t->ctr_map[i] >= 0)
-				adv[t->ctr_map[i]] = (double)c->ctr[i];
+		for (int i = 0; i < n_map; i++)
+			adv[dst[i]] = (double)c->ctr[src[i]];
 		double idle_j, active_j;
 		trace_cpu_charge(m, cpu, vm, c->span_ns, adv,
 				 t->cyc_src >= 0 ? c->busy_ns : c->span_ns, &idle_j, &active_j);
 		idle[cpu] += idle_j;
 		active[cpu] += active_j;
 		used[cpu] = 1;
-		m->st.pmc_records += c->n;
-		memset(c, 0, sizeof *c);
+		records += c->n;
+		/* only the counters the trace has were summed */
+		memset(c->ctr, 0, (size_t)n_ctr * sizeof c->ctr[0]);
+		c->span_ns = c->busy_ns = 0;
+		c->n = 0;
 	}
+	m->st.pmc_records += records;
 	t->n_dirty = 0;
 	for (int cpu = 0; cpu < m->ncpu; cpu++)
 		if (used[cpu]) {
@@ -2164,30 +2176,72 @@ static void trace_flush_all(struct machine *m)
 			trace_flush(m, &m->tr[i]);
 }
 
-/* Read the next batch when the last one is used up: 1 a record pending,
- * 0 at the end, < 0 on error (the run fails). */
-static int trace_fast_fetch(struct machine *m, struct mtrace *t)
+/* Read the next batch when the last one is used up, or (force) from the
+ * pending record on, which then takes the reader's checks: 1 a record
+ * pending, 0 at the end, < 0 on error (the run fails). The records before
+ * the pending one are taken (trc_pmc_done). */
+static int trace_fast_fetch(struct machine *m, struct mtrace *t, int force)
 {
-	if (t->fi < t->fb.n)
+	if (t->fi < t->fb.n && !force)
 		return 1;
-	int rc = trc_next_pmc_batch(t->r, &t->fb, m->d);
+	trc_pmc_done(t->r, &t->fb, t->fi);
+	int rc = trc_next_pmc_raw(t->r, &t->fb, m->d);
 	t->fi = 0;
 	t->have = rc > 0;
-	if (rc <= 0)
+	if (rc <= 0) {
 		t->fb.n = 0;
+		t->fb.raw = 0;
+	}
 	if (rc < 0)
 		fail(m, rc);
 	return rc;
 }
 
+/* The test a record of a raw (unchecked) run must pass to be taken
+ * without the reader's checks (trc_next_pmc_raw's contract): a VM seen
+ * before, a CPU of the scenario with a record before, time and counters
+ * not before that record's. The counters compare as in fast_run: v - prev,
+ * v and prev below 2^63 (anything else the reader checks exactly). */
+static int trace_fast_raw_ok(struct machine *m, struct mtrace *t, const unsigned char *p)
+{
+	uint32_t rvm = trc_ld32(p), cpu = trc_ld32(p + 4);
+	int64_t at = (int64_t)trc_ld64(p + 8);
+	if (rvm >= (uint32_t)t->vm_map_cap || t->vm_map[rvm] == -2 || cpu >= (uint32_t)m->ncpu ||
+	    !t->have_prev[cpu] || at < t->prev_t[cpu])
+		return 0;
+	uint64_t any = 0;
+	for (int k = 0; k < t->n_ctr; k++) {
+		uint64_t v = trc_ld64(p + 16 + 8 * k), pv = t->prev_ctr[cpu][k];
+		any |= (v - pv) | v | pv;
+	}
+	return !(any >> 63);
+}
+
+/* Make the pending record one the reader checked or the raw test passes:
+ * 1 a record pending, 0 at the end, < 0 on error. */
+static int trace_fast_pending(struct machine *m, struct mtrace *t)
+{
+	while (t->fb.raw && !trace_fast_raw_ok(m, t, t->fb.rec + t->fi * t->fb.rec_b)) {
+		int rc = trace_fast_fetch(m, t, 1);
+		if (rc <= 0)
+			return rc;
+	}
+	return 1;
+}
+
 /* Queue the pending record at its time, as trace_read_ahead does. */
 static int trace_fast_schedule(struct machine *m, struct mtrace *t)
 {
+	int rc = trace_fast_pending(m, t);
+	if (rc <= 0)
+		return rc;
 	const unsigned char *p = t->fb.rec + t->fi * t->fb.rec_b;
 	int64_t at = (int64_t)trc_ld64(p + 8);
 	int due = trace_due(m, t, at, t->fb.line0 + (long)t->fi * t->fb.line_step);
-	if (due)
+	if (due) {
+		trc_pmc_done(t->r, &t->fb, t->fi); /* reading stops here */
 		return due;
+	}
 	if (evq_schedule(&m->q, &t->ev, at))
 		fail(m, JV_ENOMEM);
 	return 1;
@@ -2196,7 +2250,7 @@ static int trace_fast_schedule(struct machine *m, struct mtrace *t)
 /* trace_read_ahead() of a fast trace (before the run). */
 static int trace_fast_ahead(struct machine *m, struct mtrace *t)
 {
-	int rc = trace_fast_fetch(m, t);
+	int rc = trace_fast_fetch(m, t, 0);
 	return rc <= 0 ? rc : trace_fast_schedule(m, t);
 }
 
@@ -2204,10 +2258,14 @@ static int trace_fast_ahead(struct machine *m, struct mtrace *t)
  * first one unconditionally: its event is running): each adds its counter
  * advances, span and busy time to its (cpu, vm) cell. Returns the index
  * reached; *stop on an error (the run fails). n_ctr is a constant in each
- * copy trace_fast_run() dispatches to, so the counter loops unroll. */
+ * copy trace_fast_run() dispatches to, so the counter loops unroll. With
+ * raw (an unchecked run, trc_next_pmc_raw), each record first passes
+ * trace_fast_raw_ok()'s test here, fused with its use (the advances are
+ * the differences the counter test computes); at the first that does not
+ * the run ends with *need, and the reader checks that record. */
 static inline __attribute__((always_inline)) size_t
-fast_run(struct machine *m, struct mtrace *t, const int n_ctr, size_t i, int64_t *now_ns,
-	 int64_t lim, uint64_t *ran, int *stop)
+fast_run(struct machine *m, struct mtrace *t, const int n_ctr, const int raw, size_t i,
+	 int64_t *now_ns, int64_t lim, uint64_t *ran, int *stop, int *need)
 {
 	const unsigned char *base = t->fb.rec;
 	const size_t n = t->fb.n, rec_b = t->fb.rec_b;
@@ -2219,28 +2277,72 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, size_t i, int64_t
 	for (; i < n; i++) {
 		const unsigned char *p = base + i * rec_b;
 		int64_t at = (int64_t)trc_ld64(p + 8);
+		uint32_t rvm = trc_ld32(p), cpu = trc_ld32(p + 4);
+		int vm = rvm < (uint32_t)t->vm_map_cap ? t->vm_map[rvm] : -2;
+		const unsigned char *ctr = p + 16;
+#ifdef FAST_U64X2
+		fast_u64x2 v[TRC_MAX_COUNTERS / 2], d[TRC_MAX_COUNTERS / 2];
+#else
+		uint64_t v[TRC_MAX_COUNTERS], d[TRC_MAX_COUNTERS];
+#endif
+		if (raw) {
+			if (vm == -2 || cpu >= ncpu || !t->have_prev[cpu] || at < t->prev_t[cpu]) {
+				*need = 1;
+				break;
+			}
+			const uint64_t *prev = t->prev_ctr[cpu];
+#ifdef FAST_U64X2
+			fast_u64x2 acc = {0, 0};
+#pragma GCC unroll 8
+			for (int k = 0; k + 1 < n_ctr; k += 2) {
+				fast_u64x2 pv;
+				memcpy(&v[k / 2], ctr + 8 * k, sizeof v[0]);
+				memcpy(&pv, prev + k, sizeof pv);
+				d[k / 2] = v[k / 2] - pv;
+				acc |= d[k / 2] | v[k / 2] | pv;
+			}
+			uint64_t any = acc[0] | acc[1];
+			if (n_ctr & 1) {
+				uint64_t v1 = trc_ld64(ctr + 8 * (n_ctr - 1)), pv = prev[n_ctr - 1];
+				any |= (v1 - pv) | v1 | pv;
+			}
+#else
+			uint64_t any = 0;
+#pragma GCC unroll 16
+			for (int k = 0; k < n_ctr; k++) {
+				v[k] = trc_ld64(ctr + 8 * k);
+				d[k] = v[k] - prev[k];
+				any |= d[k] | v[k] | prev[k];
+			}
+#endif
+			if (any >> 63) {
+				*need = 1;
+				break;
+			}
+		}
 		if (done && (at < now || at >= lim))
 			break;
 		now = at;
 		done++;
-		uint32_t rvm = trc_ld32(p), cpu = trc_ld32(p + 4);
-		int vm = rvm < (uint32_t)t->vm_map_cap ? t->vm_map[rvm] : -2;
-		if (__builtin_expect(vm == -2, 0) &&
-		    (vm = trace_vm(m, t, (int)rvm, t->fb.line0 + (long)i * t->fb.line_step)) < -1) {
-			*stop = 1;
-			break;
-		}
-		if (__builtin_expect(cpu >= ncpu, 0)) {
-			jv_diag_set(m->d, JV_ERANGE, t->path, t->fb.line0 + (long)i * t->fb.line_step,
-				    "cpu: cpu %" PRIu32 " but the scenario has %d CPU(s)", cpu,
-				    m->ncpu);
-			fail(m, JV_ERANGE);
-			*stop = 1;
-			break;
+		if (!raw) {
+			if (__builtin_expect(vm == -2, 0) &&
+			    (vm = trace_vm(m, t, (int)rvm,
+					   t->fb.line0 + (long)i * t->fb.line_step)) < -1) {
+				*stop = 1;
+				break;
+			}
+			if (__builtin_expect(cpu >= ncpu, 0)) {
+				jv_diag_set(m->d, JV_ERANGE, t->path,
+					    t->fb.line0 + (long)i * t->fb.line_step,
+					    "cpu: cpu %" PRIu32 " but the scenario has %d CPU(s)", cpu,
+					    m->ncpu);
+				fail(m, JV_ERANGE);
+				*stop = 1;
+				break;
+			}
 		}
 		uint64_t *prev = t->prev_ctr[cpu];
-		const unsigned char *ctr = p + 16;
-		if (__builtin_expect(!t->have_prev[cpu], 0)) {
+		if (!raw && __builtin_expect(!t->have_prev[cpu], 0)) {
 			t->have_prev[cpu] = 1;
 			t->prev_t[cpu] = at;
 			for (int k = 0; k < n_ctr; k++)
@@ -2267,27 +2369,34 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, size_t i, int64_t
 		/* two counters at a time (SSE2 on x86-64, NEON on arm64) */
 #pragma GCC unroll 8
 		for (int k = 0; k + 1 < n_ctr; k += 2) {
-			fast_u64x2 v, pv, sum;
-			memcpy(&v, ctr + 8 * k, sizeof v);
-			memcpy(&pv, prev + k, sizeof pv);
+			fast_u64x2 sum;
+			if (!raw) {
+				fast_u64x2 pv;
+				memcpy(&v[k / 2], ctr + 8 * k, sizeof v[0]);
+				memcpy(&pv, prev + k, sizeof pv);
+				d[k / 2] = v[k / 2] - pv;
+			}
 			memcpy(&sum, c->ctr + k, sizeof sum);
-			sum += v - pv;
+			sum += d[k / 2];
 			memcpy(c->ctr + k, &sum, sizeof sum);
-			memcpy(prev + k, &v, sizeof v);
+			memcpy(prev + k, &v[k / 2], sizeof v[0]);
 		}
 		if (n_ctr & 1) {
-			uint64_t v = trc_ld64(ctr + 8 * (n_ctr - 1));
-			c->ctr[n_ctr - 1] += v - prev[n_ctr - 1];
-			prev[n_ctr - 1] = v;
+			uint64_t v1 = trc_ld64(ctr + 8 * (n_ctr - 1));
+			c->ctr[n_ctr - 1] += v1 - prev[n_ctr - 1];
+			prev[n_ctr - 1] = v1;
 		}
 #else
-		uint64_t d[TRC_MAX_COUNTERS];
+		if (!raw) {
+#pragma GCC unroll 16
+			for (int k = 0; k < n_ctr; k++) {
+				v[k] = trc_ld64(ctr + 8 * k);
+				d[k] = v[k] - prev[k];
+			}
+		}
 #pragma GCC unroll 16
 		for (int k = 0; k < n_ctr; k++)
-			d[k] = trc_ld64(ctr + 8 * k) - prev[k];
-#pragma GCC unroll 16
-		for (int k = 0; k < n_ctr; k++)
-			prev[k] = trc_ld64(ctr + 8 * k);
+			prev[k] = v[k];
 #pragma GCC unroll 16
 		for (int k = 0; k < n_ctr; k++)
 			c->ctr[k] += d[k];
@@ -2302,38 +2411,90 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, size_t i, int64_t
 
 #define FAST_RUN_CASE(N)                                                       \
 	case N:                                                                \
-		return fast_run(m, t, N, i, now_ns, lim, ran, stop);
+		return raw ? fast_run(m, t, N, 1, i, now_ns, lim, ran, stop, need)    \
+			   : fast_run(m, t, N, 0, i, now_ns, lim, ran, stop, need);
 
-/* fast_run() with the trace's counter count as a constant. */
+/* fast_run() with the trace's counter count and the run's kind as
+ * constants. */
 static size_t trace_fast_run(struct machine *m, struct mtrace *t, size_t i, int64_t *now_ns,
-			     int64_t lim, uint64_t *ran, int *stop)
+			     int64_t lim, uint64_t *ran, int *stop, int *need)
 {
+	const int raw = t->fb.raw;
 	switch (t->n_ctr) {
 	FAST_RUN_CASE(1) FAST_RUN_CASE(2) FAST_RUN_CASE(3) FAST_RUN_CASE(4)
 	FAST_RUN_CASE(5) FAST_RUN_CASE(6) FAST_RUN_CASE(7) FAST_RUN_CASE(8)
 	FAST_RUN_CASE(9) FAST_RUN_CASE(10) FAST_RUN_CASE(11) FAST_RUN_CASE(12)
 	FAST_RUN_CASE(13) FAST_RUN_CASE(14) FAST_RUN_CASE(15)
 	default:
-		return fast_run(m, t, TRC_MAX_COUNTERS, i, now_ns, lim, ran, stop);
+		return raw ? fast_run(m, t, TRC_MAX_COUNTERS, 1, i, now_ns, lim, ran, stop, need)
+			   : fast_run(m, t, TRC_MAX_COUNTERS, 0, i, now_ns, lim, ran, stop, need);
 	}
+}
+
+/* Where a run of records stops: at the next queued event, or after the
+ * run's end. */
+static inline int64_t trace_fast_lim(struct machine *m, int64_t now)
+{
+	int64_t lim = m->q.stop ? now : m->q.n ? m->q.heap[0]->t_ns : INT64_MAX;
+	return lim > m->end_ns ? m->end_ns + 1 : lim;
+}
+
+static int check_interrupt(struct machine *m);
+
+/* The log read event (read_event), when it is the next queued event and
+ * the pending record (at or after it) would run right after it: with the
+ * CPU replayed it only looks for a stop request, which no record's sums
+ * depend on, so it runs here, in the order the queue would run it (re-armed
+ * first, as evq_run_until does, then its work), and the run of records
+ * goes on. 1 when it ran and the run may go on (*now moved to its time),
+ * 0 when the run ends here (another event is next, or a stop request). */
+static int trace_fast_read_inline(struct machine *m, struct mtrace *t, int64_t *now)
+{
+	struct evq_event *re = &m->read_ev;
+	if (m->q.stop || !m->q.n || m->q.heap[0] != re || re->period_ns <= 0 ||
+	    re->t_ns > m->end_ns || re->t_ns > INT64_MAX - re->period_ns)
+		return 0;
+	const unsigned char *p = t->fb.rec + t->fi * t->fb.rec_b;
+	if (t->fb.raw && !trace_fast_raw_ok(m, t, p))
+		return 0; /* the reader checks it first (trace_fast_schedule) */
+	if ((int64_t)trc_ld64(p + 8) < re->t_ns)
+		return 0; /* out of order: trace_due reports it */
+	*now = m->q.now_ns = re->t_ns;
+	if (evq_schedule_periodic(&m->q, re, re->t_ns + re->period_ns, re->period_ns))
+		return 0; /* cannot happen (it is queued): the queue runs it */
+	m->st.events++;
+	return !check_interrupt(m);
 }
 
 /* A fast trace's event: its pending record is due now; it and every
  * following record due strictly before the next queued event (and not
- * after the run's end) are added to their cells. */
+ * after the run's end) are added to their cells. A log read event in
+ * between runs inline (trace_fast_read_inline). */
 static void trace_fast_event(struct machine *m, struct mtrace *t)
 {
 	int64_t now = m->q.now_ns;
-	int64_t lim = m->q.stop ? now : m->q.n ? m->q.heap[0]->t_ns : INT64_MAX;
-	if (lim > m->end_ns)
-		lim = m->end_ns + 1;
+	int64_t lim = trace_fast_lim(m, now);
 	uint64_t ran = 0;
 	int stop = 0;
 	for (;;) {
-		t->fi = trace_fast_run(m, t, t->fi, &now, lim, &ran, &stop);
-		if (stop || t->fi < t->fb.n)
+		int need = 0;
+		t->fi = trace_fast_run(m, t, t->fi, &now, lim, &ran, &stop, &need);
+		if (stop)
 			break;
-		if (trace_fast_fetch(m, t) <= 0) {
+		if (need) { /* the reader checks the record where the raw run stopped */
+			if (trace_fast_fetch(m, t, 1) <= 0) {
+				stop = 1;
+				break;
+			}
+			continue;
+		}
+		if (t->fi < t->fb.n) {
+			if (!trace_fast_read_inline(m, t, &now))
+				break;
+			lim = trace_fast_lim(m, now);
+			continue;
+		}
+		if (trace_fast_fetch(m, t, 0) <= 0) {
 			stop = 1;
 			break;
 		}
