@@ -2217,11 +2217,12 @@ static int trace_fast_raw_ok(struct machine *m, struct mtrace *t, const unsigned
 	return !(any >> 63);
 }
 
-/* Make the pending record one the reader checked or the raw test passes:
- * 1 a record pending, 0 at the end, < 0 on error. */
-static int trace_fast_pending(struct machine *m, struct mtrace *t)
+/* Make the pending record one the reader checked or the raw test passes
+ * (ok: it did, in fast_run): 1 a record pending, 0 at the end, < 0 on
+ * error. */
+static int trace_fast_pending(struct machine *m, struct mtrace *t, int ok)
 {
-	while (t->fb.raw && !trace_fast_raw_ok(m, t, t->fb.rec + t->fi * t->fb.rec_b)) {
+	while (t->fb.raw && !ok && !trace_fast_raw_ok(m, t, t->fb.rec + t->fi * t->fb.rec_b)) {
 		int rc = trace_fast_fetch(m, t, 1);
 		if (rc <= 0)
 			return rc;
@@ -2229,10 +2230,11 @@ static int trace_fast_pending(struct machine *m, struct mtrace *t)
 	return 1;
 }
 
-/* Queue the pending record at its time, as trace_read_ahead does. */
-static int trace_fast_schedule(struct machine *m, struct mtrace *t)
+/* Queue the pending record at its time, as trace_read_ahead does (ok: it
+ * passed the raw test). */
+static int trace_fast_schedule(struct machine *m, struct mtrace *t, int ok)
 {
-	int rc = trace_fast_pending(m, t);
+	int rc = trace_fast_pending(m, t, ok);
 	if (rc <= 0)
 		return rc;
 	const unsigned char *p = t->fb.rec + t->fi * t->fb.rec_b;
@@ -2251,7 +2253,7 @@ static int trace_fast_schedule(struct machine *m, struct mtrace *t)
 static int trace_fast_ahead(struct machine *m, struct mtrace *t)
 {
 	int rc = trace_fast_fetch(m, t, 0);
-	return rc <= 0 ? rc : trace_fast_schedule(m, t);
+	return rc <= 0 ? rc : trace_fast_schedule(m, t, 0);
 }
 
 /* Run the batch's records from i on while they are due before lim (the
@@ -2448,14 +2450,14 @@ static int check_interrupt(struct machine *m);
  * first, as evq_run_until does, then its work), and the run of records
  * goes on. 1 when it ran and the run may go on (*now moved to its time),
  * 0 when the run ends here (another event is next, or a stop request). */
-static int trace_fast_read_inline(struct machine *m, struct mtrace *t, int64_t *now)
+static int trace_fast_read_inline(struct machine *m, struct mtrace *t, int64_t *now, int ok)
 {
 	struct evq_event *re = &m->read_ev;
 	if (m->q.stop || !m->q.n || m->q.heap[0] != re || re->period_ns <= 0 ||
 	    re->t_ns > m->end_ns || re->t_ns > INT64_MAX - re->period_ns)
 		return 0;
 	const unsigned char *p = t->fb.rec + t->fi * t->fb.rec_b;
-	if (t->fb.raw && !trace_fast_raw_ok(m, t, p))
+	if (t->fb.raw && !ok && !trace_fast_raw_ok(m, t, p))
 		return 0; /* the reader checks it first (trace_fast_schedule) */
 	if ((int64_t)trc_ld64(p + 8) < re->t_ns)
 		return 0; /* out of order: trace_due reports it */
@@ -2489,7 +2491,8 @@ static void trace_fast_event(struct machine *m, struct mtrace *t)
 			continue;
 		}
 		if (t->fi < t->fb.n) {
-			if (!trace_fast_read_inline(m, t, &now))
+			/* a raw run's pending record passed its test in fast_run */
+			if (!trace_fast_read_inline(m, t, &now, 1))
 				break;
 			lim = trace_fast_lim(m, now);
 			continue;
@@ -2503,7 +2506,7 @@ static void trace_fast_event(struct machine *m, struct mtrace *t)
 	m->st.trace_records += ran;
 	m->st.events += ran ? ran - 1 : 0; /* each counts as the event it would have been */
 	if (!stop)
-		trace_fast_schedule(m, t);
+		trace_fast_schedule(m, t, t->fi < t->fb.n);
 	if (!t->deferred)
 		trace_flush(m, t);
 }
