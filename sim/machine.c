@@ -2092,36 +2092,60 @@ static int trace_fast_setup(struct machine *m, struct mtrace *t)
 	return 1;
 }
 
-/* Charge t's cells and clear them. */
+/* Charge t's cells and clear them. Per cell this is trace_cpu_charge()
+ * with its energy_period() (weighted-PMC, which the fast path requires)
+ * computed from the cell's sums directly: only the scenario counters the
+ * trace has (the others' advances are 0 and add +0.0 or -0.0, which leave
+ * a sum as it is) in the model's order, so the same doubles; the mapping
+ * and the weights are looked up once per flush, not per cell. */
 static void trace_flush(struct machine *m, struct mtrace *t)
 {
+	const struct cpu_energy *e = &m->model_acct;
 	int cw = m->nvm + 1, n_ctr = t->n_ctr;
-	double adv[NC] = {0}, idle[SCN_MAX_CPUS] = {0}, active[SCN_MAX_CPUS] = {0};
+	double idle[SCN_MAX_CPUS] = {0}, active[SCN_MAX_CPUS] = {0};
 	char used[SCN_MAX_CPUS] = {0};
-	/* the mapped counters (trace -> scenario), looked up once per flush:
-	 * every cell writes the same entries of adv */
-	int src[TRC_MAX_COUNTERS], dst[TRC_MAX_COUNTERS], n_map = 0;
+	int src_of[NC]; /* scenario counter -> trace counter (the last one) */
+	for (int j = 0; j < NC; j++)
+		src_of[j] = -1;
 	for (int i = 0; i < n_ctr; i++)
-		if (t->ctr_map[i] >= 0) {
-			src[n_map] = i;
-			dst[n_map++] = t->ctr_map[i];
+		if (t->ctr_map[i] >= 0)
+			src_of[t->ctr_map[i]] = i;
+	int tsrc[NC], n_terms = 0;
+	double tw[NC];
+	for (int j = 0; j < e->n_counters; j++)
+		if (j != e->tsc_index && src_of[j] >= 0) {
+			tsrc[n_terms] = src_of[j];
+			tw[n_terms++] = e->weight_j[j];
 		}
+	int isrc = e->tsc_index >= 0 ? src_of[e->tsc_index] : -1;
+	double iw = e->tsc_index >= 0 ? e->weight_j[e->tsc_index] : 0.0;
 	uint64_t records = 0;
 	for (int k = 0; k < t->n_dirty; k++) {
 		int idx = t->dirty[k];
 		struct pmc_cell *c = &t->cells[idx];
 		int cpu = idx / cw, vm = idx % cw - 1;
-		for (int i = 0; i < n_map; i++)
-			adv[dst[i]] = (double)c->ctr[src[i]];
-		double idle_j, active_j;
-		trace_cpu_charge(m, cpu, vm, c->span_ns, adv,
-				 t->cyc_src >= 0 ? c->busy_ns : c->span_ns, &idle_j, &active_j);
+		double active_j = 0.0;
+		for (int i = 0; i < n_terms; i++)
+			active_j += tw[i] * (double)c->ctr[tsrc[i]];
+		double idle_j = e->tsc_index < 0 ? 0.0
+			: iw * (isrc >= 0 ? (double)c->ctr[isrc] : 0.0);
+		int64_t busy_ns = t->cyc_src >= 0 ? c->busy_ns : c->span_ns;
+		/* the rest of trace_cpu_charge() */
+		if (vm >= 0) {
+			if (!m->acct_split_guests)
+				idle_split_add_use(m->cpu[cpu].split_acct, vm, busy_ns, active_j);
+			m->vm[vm].st.cpu_ns += busy_ns;
+		}
+		acct_cpu_charge(m, cpu, vm, LEDGER_ACTIVE, active_j);
 		idle[cpu] += idle_j;
 		active[cpu] += active_j;
 		used[cpu] = 1;
 		records += c->n;
 		/* only the counters the trace has were summed */
-		memset(c->ctr, 0, (size_t)n_ctr * sizeof c->ctr[0]);
+		if (n_ctr <= 8)
+			memset(c->ctr, 0, 8 * sizeof c->ctr[0]);
+		else
+			memset(c->ctr, 0, sizeof c->ctr);
 		c->span_ns = c->busy_ns = 0;
 		c->n = 0;
 	}
