@@ -2013,9 +2013,14 @@ static int trace_read_ahead(struct machine *m, struct mtrace *t, int run_now)
  * result up to the order of floating-point additions (about 1e-15
  * relative); the busy time is rounded per record as trace_cpu_account
  * does, so CPU times are equal to the nanosecond. Records come from the
- * reader in batches (trc_next_pmc_batch: checked runs of raw records in
- * its buffer), and those due before the next queued event run in one loop
- * with no event queue operation (as trace_event does record by record).
+ * reader in runs of raw records in its buffer (trc_next_pmc_raw), which
+ * fast_run checks as it uses them (the reader's checks given the CPU's
+ * previous record: the counter test works on the advances it adds up), the
+ * reader's own checks taking over at the first record that fails; those
+ * due before the next queued event run in one loop with no event queue
+ * operation (as trace_event does record by record), and a log read event
+ * in between (which does nothing here but look for a stop request) runs
+ * inline without ending the run.
  *
  * When the sums are flushed: in a machine whose only other events are the
  * log reads (which do nothing when the CPU is replayed), snapshots and disk

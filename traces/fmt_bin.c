@@ -51,7 +51,13 @@
  * compares as decode()'s common case, the counter loops specialised per
  * counter count) and hands them out in place; the first record outside
  * that case ends the run and comes alone through bin_next() on the next
- * call, so every check and message is bin_next()'s.
+ * call, so every check and message is bin_next()'s. trc_next_pmc_raw()
+ * hands out the buffered records unchecked to a caller that checks them
+ * as it uses them (the replay loop: one pass instead of two); its
+ * trc_pmc_done() moves past the records taken and sets each CPU's last
+ * time, offset and counters from its last one among them, found from the
+ * end (n_seen: once every CPU with a record is found), and the record
+ * where the caller stopped goes through bin_next() on the next call.
  *
  * Units: a counter's unit is taken from its name: "NAME (UNIT)" (the
  * convention of the perf importers, e.g. "power/energy-pkg/ (nJ)") gives
