@@ -194,19 +194,8 @@ static int load_batch(const char *path, const char *fmt, struct trace *t,
 		if (rc != 1)
 			break;
 		ck_assert_uint_ge(b.n, 1);
-		if (mix >= 2 && b.raw) {
-			size_t used = 0;
-			calls++;
-			while (used < b.n && raw_takes(pv, b.rec + used * b.rec_b, t->n_ctr,
-							trc_n_vms(r))) {
-				if (mix == 3 && (calls % 5 == 0 || (used > 0 && used % 37 == 0)))
-					break;
-				used++;
-			}
-			trc_pmc_done(r, &b, used);
-			trc_pmc_done(r, &b, used); /* a second call: no-op */
-			b.n = used;
-		}
+		int raw = mix >= 2 && b.raw;
+		calls += raw;
 		ck_assert_uint_eq(b.rec_b, 16 + 8 * (size_t)t->n_ctr);
 		if (t->n + (long)b.n > cap) {
 			while (t->n + (long)b.n > cap)
@@ -215,11 +204,14 @@ static int load_batch(const char *path, const char *fmt, struct trace *t,
 			t->vm = realloc(t->vm, (size_t)cap * sizeof *t->vm);
 			ck_assert(t->rec && t->vm);
 		}
-		if (b.n > t->max_batch)
-			t->max_batch = b.n;
-		t->batches++;
-		for (size_t i = 0; i < b.n; i++) {
+		size_t used = 0;
+		for (size_t i = 0; i < b.n; i++, used++) {
 			const unsigned char *p = b.rec + i * b.rec_b;
+			/* a raw record is taken when the contract's test passes
+			 * against the records taken so far */
+			if (raw && (!raw_takes(pv, p, t->n_ctr, trc_n_vms(r)) ||
+				    (mix == 3 && (calls % 5 == 0 || (i > 0 && i % 37 == 0)))))
+				break;
 			struct trc_record *o = &t->rec[t->n];
 			memset(o, 0, sizeof *o);
 			o->kind = TRC_PMC;
@@ -239,6 +231,13 @@ static int load_batch(const char *path, const char *fmt, struct trace *t,
 				memcpy(pv->ctr[c], o->u.pmc.ctr, sizeof pv->ctr[c]);
 			}
 		}
+		if (raw) {
+			trc_pmc_done(r, &b, used);
+			trc_pmc_done(r, &b, used); /* a second call: no-op */
+		}
+		if (used > t->max_batch)
+			t->max_batch = used;
+		t->batches += used > 0;
 	}
 	free(pv);
 	trc_close(r);
