@@ -2058,7 +2058,10 @@ static inline int64_t fast_llround(double x)
  * distance of y; then, or for y >= 2^47, x is computed as written. */
 static inline int64_t fast_busy_ns(uint64_t dc, double freq_hz, double ns_per_cycle)
 {
-	double d = (double)dc, y = d * ns_per_cycle;
+	/* below 2^63 (always in a raw run): the signed conversion, one
+	 * instruction, gives the same double */
+	double d = (int64_t)dc >= 0 ? (double)(int64_t)dc : (double)dc;
+	double y = d * ns_per_cycle;
 	double whole = (double)(int64_t)y, frac = y - whole; /* both exact */
 	if (y < 0x1p47 && fabs(frac - 0.5) > y * 0x1p-48)
 		return (int64_t)whole + (frac > 0.5);
@@ -2293,10 +2296,16 @@ static int trace_fast_ahead(struct machine *m, struct mtrace *t)
  * raw (an unchecked run, trc_next_pmc_raw), each record first passes
  * trace_fast_raw_ok()'s test here, fused with its use (the advances are
  * the differences the counter test computes); at the first that does not
- * the run ends with *need, and the reader checks that record. */
+ * the run ends with *need, and the reader checks that record. A raw
+ * record's time is tested against the run's clock (now: the latest record
+ * taken, of any CPU), which is at or after its CPU's previous record: one
+ * test for the reader's per-CPU order and the machine's global one (a
+ * record failing it goes to the reader, which reports the first, or hands
+ * it back checked for trace_due to report the second). power: 0 when the
+ * trace has no power.csv sums (a constant in the copies without them). */
 static inline __attribute__((always_inline)) size_t
-fast_run(struct machine *m, struct mtrace *t, const int n_ctr, const int raw, size_t i,
-	 int64_t *now_ns, int64_t lim, uint64_t *ran, int *stop, int *need)
+fast_run(struct machine *m, struct mtrace *t, const int n_ctr, const int raw, const int power,
+	 size_t i, int64_t *now_ns, int64_t lim, uint64_t *ran, int *stop, int *need)
 {
 	const unsigned char *base = t->fb.rec;
 	const size_t n = t->fb.n, rec_b = t->fb.rec_b;
@@ -2317,7 +2326,7 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, const int raw, si
 		uint64_t v[TRC_MAX_COUNTERS], d[TRC_MAX_COUNTERS];
 #endif
 		if (raw) {
-			if (vm == -2 || cpu >= ncpu || !t->have_prev[cpu] || at < t->prev_t[cpu]) {
+			if (vm == -2 || cpu >= ncpu || !t->have_prev[cpu] || at < now) {
 				*need = 1;
 				break;
 			}
@@ -2351,7 +2360,7 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, const int raw, si
 				break;
 			}
 		}
-		if (done && (at < now || at >= lim))
+		if (raw ? done && at >= lim : done && (at < now || at >= lim))
 			break;
 		now = at;
 		done++;
@@ -2380,7 +2389,7 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, const int raw, si
 				prev[k] = trc_ld64(ctr + 8 * k);
 			continue;
 		}
-		if (t->power) {
+		if (power && t->power) {
 			int64_t p0 = t->prev_t[cpu];
 			if (!(p0 >= t->bin_lo[cpu] && at <= t->bin_hi[cpu] && at > p0) &&
 			    trace_fast_power_edge(m, t, (int)cpu, vm, ctr, at))
@@ -2442,11 +2451,12 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, const int raw, si
 
 #define FAST_RUN_CASE(N)                                                       \
 	case N:                                                                \
-		return raw ? fast_run(m, t, N, 1, i, now_ns, lim, ran, stop, need)    \
-			   : fast_run(m, t, N, 0, i, now_ns, lim, ran, stop, need);
+		return !raw ? fast_run(m, t, N, 0, 1, i, now_ns, lim, ran, stop, need) \
+		       : t->power ? fast_run(m, t, N, 1, 1, i, now_ns, lim, ran, stop, need) \
+				  : fast_run(m, t, N, 1, 0, i, now_ns, lim, ran, stop, need);
 
-/* fast_run() with the trace's counter count and the run's kind as
- * constants. */
+/* fast_run() with the trace's counter count, the run's kind and (raw runs)
+ * whether there are power.csv sums as constants. */
 static size_t trace_fast_run(struct machine *m, struct mtrace *t, size_t i, int64_t *now_ns,
 			     int64_t lim, uint64_t *ran, int *stop, int *need)
 {
@@ -2457,8 +2467,8 @@ static size_t trace_fast_run(struct machine *m, struct mtrace *t, size_t i, int6
 	FAST_RUN_CASE(9) FAST_RUN_CASE(10) FAST_RUN_CASE(11) FAST_RUN_CASE(12)
 	FAST_RUN_CASE(13) FAST_RUN_CASE(14) FAST_RUN_CASE(15)
 	default:
-		return raw ? fast_run(m, t, TRC_MAX_COUNTERS, 1, i, now_ns, lim, ran, stop, need)
-			   : fast_run(m, t, TRC_MAX_COUNTERS, 0, i, now_ns, lim, ran, stop, need);
+		return raw ? fast_run(m, t, TRC_MAX_COUNTERS, 1, 1, i, now_ns, lim, ran, stop, need)
+			   : fast_run(m, t, TRC_MAX_COUNTERS, 0, 1, i, now_ns, lim, ran, stop, need);
 	}
 }
 

@@ -432,12 +432,26 @@ START_TEST(fast_errors_mid_run)
 {
 	static const char *const want[] = {
 		"counter goes backwards", "time goes backwards", "cpu: out of range",
-		"unknown VM 'zz'", NULL,
+		"unknown VM 'zz'", NULL, "before the simulated time",
 	};
 	const int n = 3000, k = 1500;
-	for (int c = 0; c < 5; c++) {
+	for (int c = 0; c < 6; c++) {
 		const char *log = at("mid.jvt");
-		if (c == 3) { /* VM zz from record k on */
+		if (c == 5) { /* two CPUs; record k (cpu 0) before record k - 1
+				* (cpu 1) but after cpu 0's previous one */
+			struct trc_writer *w = NULL;
+			struct jv_diag d;
+			jv_diag_clear(&d);
+			ck_assert_int_eq(trc_writer_open(log, TRC_PMC, ctr_names, 4, &w, &d), 0);
+			for (int i = 0; i < n; i++) {
+				struct trc_pmc p = {.t_ns = i == k ? 1000000LL * (k - 1) - 1 : 1000000LL * i,
+						   .cpu = i % 2};
+				for (int j = 0; j < 4; j++)
+					p.ctr[j] = (uint64_t)i * (2400000u + 7u * (unsigned)j);
+				ck_assert_int_eq(trc_write_pmc(w, &p, vm_names[i % 4]), 0);
+			}
+			ck_assert_int_eq(trc_writer_close(w, &d), 0);
+		} else if (c == 3) { /* VM zz from record k on */
 			struct trc_writer *w = NULL;
 			struct jv_diag d;
 			jv_diag_clear(&d);
@@ -482,7 +496,8 @@ START_TEST(fast_errors_mid_run)
 			}
 		}
 		char ini[2048];
-		snprintf(ini, sizeof ini, BASE_INI VMS_INI, "5s", 1, "utilization", log);
+		snprintf(ini, sizeof ini, BASE_INI VMS_INI, "5s", c == 5 ? 2 : 1, "utilization",
+			 log);
 		struct result fr, gr;
 		run(ini, 0, 0, &fr);
 		run(ini, MACHINE_NO_FAST_REPLAY, 0, &gr);
