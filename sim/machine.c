@@ -2041,6 +2041,11 @@ typedef uint64_t fast_u64x2 __attribute__((vector_size(16)));
 #define FAST_U64X2 1
 #endif
 
+/* have_prev of a fast trace's CPU: 0 no record yet, else whether its
+ * previous counters are all below 2^63 (what the raw test assumes) */
+#define FAST_PREV_LOW 1
+#define FAST_PREV_HIGH 2
+
 /* llround(x) for x >= 0, without the libm call: exact, since the fraction
  * x - trunc(x) of a double is exact. */
 static inline int64_t fast_llround(double x)
@@ -2239,7 +2244,7 @@ static int trace_fast_raw_ok(struct machine *m, struct mtrace *t, const unsigned
 	uint32_t rvm = trc_ld32(p), cpu = trc_ld32(p + 4);
 	int64_t at = (int64_t)trc_ld64(p + 8);
 	if (rvm >= (uint32_t)t->vm_map_cap || t->vm_map[rvm] == -2 || cpu >= (uint32_t)m->ncpu ||
-	    !t->have_prev[cpu] || at < t->prev_t[cpu])
+	    t->have_prev[cpu] != FAST_PREV_LOW || at < t->prev_t[cpu])
 		return 0;
 	uint64_t any = 0;
 	for (int k = 0; k < t->n_ctr; k++) {
@@ -2326,7 +2331,10 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, const int raw, co
 		uint64_t v[TRC_MAX_COUNTERS], d[TRC_MAX_COUNTERS];
 #endif
 		if (raw) {
-			if (vm == -2 || cpu >= ncpu || !t->have_prev[cpu] || at < now) {
+			/* have_prev 1: the CPU's previous counters are all below
+			 * 2^63 (FAST_PREV_LOW), so v >= prev for v below 2^63 is
+			 * the top bit of v - prev clear */
+			if (vm == -2 || cpu >= ncpu || t->have_prev[cpu] != FAST_PREV_LOW || at < now) {
 				*need = 1;
 				break;
 			}
@@ -2339,12 +2347,12 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, const int raw, co
 				memcpy(&v[k / 2], ctr + 8 * k, sizeof v[0]);
 				memcpy(&pv, prev + k, sizeof pv);
 				d[k / 2] = v[k / 2] - pv;
-				acc |= d[k / 2] | v[k / 2] | pv;
+				acc |= d[k / 2] | v[k / 2];
 			}
 			uint64_t any = acc[0] | acc[1];
 			if (n_ctr & 1) {
 				uint64_t v1 = trc_ld64(ctr + 8 * (n_ctr - 1)), pv = prev[n_ctr - 1];
-				any |= (v1 - pv) | v1 | pv;
+				any |= (v1 - pv) | v1;
 			}
 #else
 			uint64_t any = 0;
@@ -2352,7 +2360,7 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, const int raw, co
 			for (int k = 0; k < n_ctr; k++) {
 				v[k] = trc_ld64(ctr + 8 * k);
 				d[k] = v[k] - prev[k];
-				any |= d[k] | v[k] | prev[k];
+				any |= d[k] | v[k];
 			}
 #endif
 			if (any >> 63) {
@@ -2382,12 +2390,18 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, const int raw, co
 			}
 		}
 		uint64_t *prev = t->prev_ctr[cpu];
-		if (!raw && __builtin_expect(!t->have_prev[cpu], 0)) {
-			t->have_prev[cpu] = 1;
-			t->prev_t[cpu] = at;
+		if (!raw) { /* the CPU's counters from now on: below 2^63 or not */
+			uint64_t top = 0;
 			for (int k = 0; k < n_ctr; k++)
-				prev[k] = trc_ld64(ctr + 8 * k);
-			continue;
+				top |= trc_ld64(ctr + 8 * k);
+			int had = t->have_prev[cpu];
+			t->have_prev[cpu] = top >> 63 ? FAST_PREV_HIGH : FAST_PREV_LOW;
+			if (__builtin_expect(!had, 0)) {
+				t->prev_t[cpu] = at;
+				for (int k = 0; k < n_ctr; k++)
+					prev[k] = trc_ld64(ctr + 8 * k);
+				continue;
+			}
 		}
 		if (power && t->power) {
 			int64_t p0 = t->prev_t[cpu];
