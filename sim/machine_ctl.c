@@ -15,16 +15,6 @@
 /* ---------------------------------------------------------------------- */
 /* periodic: manager log reads, idle ticks, snapshots                      */
 
-/* A stop request (SIGINT/SIGTERM) ends the run at the current time. */
-static int check_interrupt(struct machine *m)
-{
-	if (!m->interrupted && jv_signal_pending()) {
-		m->interrupted = 1;
-		evq_stop(&m->q);
-	}
-	return m->interrupted;
-}
-
 void read_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;

@@ -329,9 +329,18 @@ struct machine {
 	int nchunks, chunk_cap;
 };
 
-
 /* ---------------------------------------------------------------------- */
 /* helpers every file uses                                                 */
+
+/* A stop request (SIGINT/SIGTERM) ends the run at the current time. */
+static inline int check_interrupt(struct machine *m)
+{
+	if (!m->interrupted && jv_signal_pending()) {
+		m->interrupted = 1;
+		evq_stop(&m->q);
+	}
+	return m->interrupted;
+}
 
 static inline void fail(struct machine *m, int err)
 {

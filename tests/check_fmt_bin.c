@@ -118,9 +118,39 @@ static void trace_free(struct trace *t)
 
 static void assert_same(const struct trace *a, const struct trace *b);
 
+#define RAW_MAX_CPUS 1024 /* the readers' cpu limit (trc_impl.h TRC_MAX_CPUS) */
+
+/* What a caller of trc_next_pmc_raw() keeps per CPU: its previous record
+ * (the contract's test runs against it). */
+struct raw_prev {
+	int have[RAW_MAX_CPUS];
+	int64_t t[RAW_MAX_CPUS];
+	uint64_t ctr[RAW_MAX_CPUS][TRC_MAX_COUNTERS];
+};
+
+/* trc_next_pmc_raw()'s contract test for the raw record p, as a replay loop
+ * runs it (the counters: v - prev, v and prev below 2^63). */
+static int raw_takes(const struct raw_prev *pv, const unsigned char *p, int n_ctr,
+		     int n_vms)
+{
+	uint32_t vm = trc_ld32(p), cpu = trc_ld32(p + 4);
+	int64_t t = (int64_t)trc_ld64(p + 8);
+	if (vm >= (uint32_t)n_vms || cpu >= RAW_MAX_CPUS || !pv->have[cpu] || t < pv->t[cpu])
+		return 0;
+	uint64_t any = 0;
+	for (int k = 0; k < n_ctr; k++) {
+		uint64_t v = trc_ld64(p + 16 + 8 * k), l = pv->ctr[cpu][k];
+		any |= (v - l) | v | l;
+	}
+	return !(any >> 63);
+}
+
 /* load() through trc_next_pmc_batch(), every third call through trc_next()
- * when mix is set; each batch's records are decoded from the raw layout.
- * A trace of another kind must refuse batches (JV_EINVAL, returned). */
+ * when mix is 1; through trc_next_pmc_raw() with mix 2 (records taken while
+ * raw_takes() says so) and 3 (also stopping after every 37th record taken,
+ * and every 5th raw run at its first record); each batch's records are
+ * decoded from the raw layout. A trace of another kind must refuse batches
+ * (JV_EINVAL, returned). */
 static int load_batch(const char *path, const char *fmt, struct trace *t,
 		      struct jv_diag *d, int mix)
 {
@@ -142,6 +172,8 @@ static int load_batch(const char *path, const char *fmt, struct trace *t,
 		return rc;
 	}
 	long cap = 0, calls = 0;
+	struct raw_prev *pv = mix >= 2 ? calloc(1, sizeof *pv) : NULL;
+	ck_assert(mix < 2 || pv);
 	for (;;) {
 		struct trc_record one;
 		if (mix && ++calls % 3 == 0) {
@@ -158,10 +190,12 @@ static int load_batch(const char *path, const char *fmt, struct trace *t,
 			t->rec[t->n++] = one;
 			continue;
 		}
-		rc = trc_next_pmc_batch(r, &b, d);
+		rc = mix >= 2 ? trc_next_pmc_raw(r, &b, d) : trc_next_pmc_batch(r, &b, d);
 		if (rc != 1)
 			break;
 		ck_assert_uint_ge(b.n, 1);
+		int raw = mix >= 2 && b.raw;
+		calls += raw;
 		ck_assert_uint_eq(b.rec_b, 16 + 8 * (size_t)t->n_ctr);
 		if (t->n + (long)b.n > cap) {
 			while (t->n + (long)b.n > cap)
@@ -170,11 +204,14 @@ static int load_batch(const char *path, const char *fmt, struct trace *t,
 			t->vm = realloc(t->vm, (size_t)cap * sizeof *t->vm);
 			ck_assert(t->rec && t->vm);
 		}
-		if (b.n > t->max_batch)
-			t->max_batch = b.n;
-		t->batches++;
-		for (size_t i = 0; i < b.n; i++) {
+		size_t used = 0;
+		for (size_t i = 0; i < b.n; i++, used++) {
 			const unsigned char *p = b.rec + i * b.rec_b;
+			/* a raw record is taken when the contract's test passes
+			 * against the records taken so far */
+			if (raw && (!raw_takes(pv, p, t->n_ctr, trc_n_vms(r)) ||
+				    (mix == 3 && (calls % 5 == 0 || (i > 0 && i % 37 == 0)))))
+				break;
 			struct trc_record *o = &t->rec[t->n];
 			memset(o, 0, sizeof *o);
 			o->kind = TRC_PMC;
@@ -184,23 +221,39 @@ static int load_batch(const char *path, const char *fmt, struct trace *t,
 			o->u.pmc.t_ns = (int64_t)trc_ld64(p + 8);
 			for (int k = 0; k < t->n_ctr; k++)
 				o->u.pmc.ctr[k] = trc_ld64(p + 16 + 8 * k);
-			ck_assert_int_lt(o->u.pmc.vm, trc_n_vms(r));
+			if (o->u.pmc.vm >= trc_n_vms(r)) /* plain compare: per record */
+				ck_abort_msg("record %ld: VM index %d undefined", t->n, o->u.pmc.vm);
 			snprintf(t->vm[t->n], 64, "%s", trc_vm_name(r, o->u.pmc.vm));
 			t->n++;
+			if (pv) {
+				int c = o->u.pmc.cpu;
+				pv->have[c] = 1;
+				pv->t[c] = o->u.pmc.t_ns;
+				memcpy(pv->ctr[c], o->u.pmc.ctr, sizeof pv->ctr[c]);
+			}
 		}
+		if (raw) {
+			trc_pmc_done(r, &b, used);
+			trc_pmc_done(r, &b, used); /* a second call: no-op */
+		}
+		if (used > t->max_batch)
+			t->max_batch = used;
+		t->batches += used > 0;
 	}
+	free(pv);
 	trc_close(r);
 	return rc;
 }
 
 /* The same records (and positions), end and error through batches, plain
- * and mixed with trc_next(), as through trc_next(). */
+ * and mixed with trc_next(), and through raw runs taken by the contract's
+ * test (to the end of each, or stopping early), as through trc_next(). */
 static void assert_batch_same(const char *path, const char *fmt)
 {
 	struct trace a, b;
 	struct jv_diag da, db;
 	int ra = load(path, fmt, &a, &da);
-	for (int mix = 0; mix < 2; mix++) {
+	for (int mix = 0; mix < 4; mix++) {
 		int rb = load_batch(path, fmt, &b, &db, mix);
 		if (a.kind != TRC_PMC || ra == JV_EINVAL) {
 			trace_free(&b);
@@ -975,6 +1028,12 @@ START_TEST(batch_boundaries)
 	ck_assert_int_gt(st.st_size, 2 * 1024 * 1024);
 	struct trace t;
 	ck_assert_int_eq(load_batch(p, NULL, &t, &d, 0), 0);
+	ck_assert_int_eq(t.n, n);
+	ck_assert_uint_gt(t.max_batch, 100);
+	ck_assert_uint_lt(t.batches, (size_t)n / 50);
+	trace_free(&t);
+	/* raw runs: as long, the records taken without the reader's checks */
+	ck_assert_int_eq(load_batch(p, NULL, &t, &d, 2), 0);
 	ck_assert_int_eq(t.n, n);
 	ck_assert_uint_gt(t.max_batch, 100);
 	ck_assert_uint_lt(t.batches, (size_t)n / 50);

@@ -51,7 +51,13 @@
  * compares as decode()'s common case, the counter loops specialised per
  * counter count) and hands them out in place; the first record outside
  * that case ends the run and comes alone through bin_next() on the next
- * call, so every check and message is bin_next()'s.
+ * call, so every check and message is bin_next()'s. trc_next_pmc_raw()
+ * hands out the buffered records unchecked to a caller that checks them
+ * as it uses them (the replay loop: one pass instead of two); its
+ * trc_pmc_done() moves past the records taken and sets each CPU's last
+ * time, offset and counters from its last one among them, found from the
+ * end (n_seen: once every CPU with a record is found), and the record
+ * where the caller stopped goes through bin_next() on the next call.
  *
  * Units: a counter's unit is taken from its name: "NAME (UNIT)" (the
  * convention of the perf importers, e.g. "power/energy-pkg/ (nJ)") gives
@@ -89,6 +95,10 @@
 #define BIN_BLKI_B 48
 #define BIN_DEFAULT_UNIT "events"
 #define BIN_ORDER_MIN_KEYS 64
+/* pmc: last_t of a CPU without a record yet; no valid time passes the
+ * fast tests against it (t < last_t, or t == INT64_MAX, which they route
+ * to check_pmc() with the negative ones) */
+#define BIN_T_UNSEEN INT64_MAX
 /* records per trc_next_pmc_batch() at most: a batch (20 KiB of 80-byte
  * records) is still in the L1 cache when the caller reads it */
 #define BIN_BATCH_MAX 256
@@ -324,11 +334,21 @@ struct bin_state {
 	char *units[TRC_MAX_COUNTERS];
 	/* order: per key (cpu for pmc, VM index for pmci/blki) */
 	size_t ord_cap;
-	int64_t *last_t;     /* -1 before the first record of that key */
+	int64_t *last_t;     /* -1 before the first record of that key (pmc:
+			      * BIN_T_UNSEEN, see n_seen) */
 	uint64_t *last_off;  /* byte offset of that record */
 	uint64_t *last_ctr;  /* pmc: ord_cap x n_ctr */
 	int64_t g_t;         /* blk: last t_ns */
 	uint64_t g_off;
+	/* pmc: CPUs that had a record; their first one always takes
+	 * check_pmc() (its last_t is BIN_T_UNSEEN before), which counts it */
+	size_t n_seen;
+	/* trc_next_pmc_raw(): the run handed out (its first record at byte
+	 * raw_pos of the buffer, raw_n records; 0 when none is open), and
+	 * whether the record where the caller stopped goes through the
+	 * checks next */
+	size_t raw_pos, raw_n;
+	int raw_stop;
 };
 
 static int bin_err(struct trc_reader *r, int code, uint64_t off,
@@ -372,7 +392,7 @@ static int order_grow(struct bin_state *b, size_t need)
 		       (cap - b->ord_cap) * (size_t)b->n_ctr * sizeof *c);
 	}
 	for (size_t i = b->ord_cap; i < cap; i++) {
-		t[i] = -1;
+		t[i] = b->track_ctr ? BIN_T_UNSEEN : -1;
 		o[i] = 0;
 	}
 	b->ord_cap = cap;
@@ -627,7 +647,9 @@ BIN_COLD static int check_pmc(struct trc_reader *r, struct bin_state *b,
 	size_t k = (size_t)p->cpu;
 	if (k >= b->ord_cap && order_grow(b, k + 1) < 0)
 		return bin_err(r, JV_ENOMEM, off, "out of memory");
-	if (p->t_ns < b->last_t[k]) {
+	if (b->last_t[k] == BIN_T_UNSEEN) {
+		b->n_seen++; /* the CPU's first record */
+	} else if (p->t_ns < b->last_t[k]) {
 		snprintf(key, sizeof key, "%zu", k);
 		return time_back(r, off, p->t_ns, b->last_t[k], b->last_off[k],
 				 "cpu", key);
@@ -746,7 +768,10 @@ decode(struct trc_reader *r, struct bin_state *b,
 		o->cpu = (int32_t)cpu;
 		o->t_ns = (int64_t)ld64(p + 8);
 		int n = b->n_ctr;
-		if (cpu >= b->ord_cap || o->t_ns < b->last_t[cpu] || o->t_ns < 0) {
+		/* t < 0 or t == INT64_MAX (a first record may be at that time):
+		 * one unsigned compare */
+		if (cpu >= b->ord_cap || o->t_ns < b->last_t[cpu] ||
+		    (uint64_t)o->t_ns >= (uint64_t)INT64_MAX) {
 			load_counters(o->ctr, p + 16, n);
 			return check_pmc(r, b, o, off);
 		}
@@ -1011,7 +1036,8 @@ batch_scan(struct bin_state *b, const unsigned char *p0, size_t max, uint64_t of
 	for (const unsigned char *p = p0; k < max; k++, p += rec_b) {
 		uint32_t vm = ld32(p), cpu = ld32(p + 4);
 		int64_t t = (int64_t)ld64(p + 8);
-		if (vm >= n_vms || cpu >= cap || t < last_t[cpu] || t < 0)
+		if (vm >= n_vms || cpu >= cap || t < last_t[cpu] ||
+		    (uint64_t)t >= (uint64_t)INT64_MAX) /* as decode() */
 			break;
 		uint64_t *last = last_ctr + (size_t)cpu * n;
 #ifdef BIN_U64X2
@@ -1106,6 +1132,81 @@ int trc_bin_next_pmc_batch(struct trc_reader *r, struct trc_pmc_batch *out,
 	out->line0 = rec.line;
 	out->line_step = (long)rec_b;
 	return 1;
+}
+
+/* trc_next_pmc_raw(): the whole records buffered from the current position
+ * (at most BIN_BATCH_MAX), unchecked, the position left where it is until
+ * trc_pmc_done() says how many the caller took; after a stop (or with no
+ * whole record buffered, or in any other state) a checked run through
+ * trc_next_pmc_batch(), whose checks and messages are bin_next()'s. */
+int trc_next_pmc_raw(struct trc_reader *r, struct trc_pmc_batch *out,
+		     struct jv_diag *d)
+{
+	if (r->fmt == &trc_fmt_bin && r->kind == TRC_PMC && r->state == 0) {
+		struct bin_state *b = r->priv;
+		struct trc_lines *l = &r->lines;
+		size_t rec_b = b->rec_b, pos = l->pos;
+		size_t max = (l->end - pos) / rec_b;
+		if (max > BIN_BATCH_MAX)
+			max = BIN_BATCH_MAX;
+		b->raw_n = 0;
+		if (!b->raw_stop && max > 0) {
+			b->raw_pos = pos;
+			b->raw_n = max;
+			out->rec = (const unsigned char *)l->buf + pos;
+			out->n = max;
+			out->rec_b = rec_b;
+			out->line0 = (long)(l->buf_off + pos);
+			out->line_step = (long)rec_b;
+			out->raw = 1;
+			return 1;
+		}
+		b->raw_stop = 0;
+	}
+	int rc = trc_next_pmc_batch(r, out, d);
+	out->raw = 0;
+	return rc;
+}
+
+/* trc_pmc_done(): records [0, used) of the raw run are taken: the position
+ * moves past them and each CPU's last time, offset and counters become
+ * those of its last record among them (found from the end; the scan stops
+ * once every CPU that had a record is found: at once for a one-CPU log). */
+void trc_pmc_done(struct trc_reader *r, const struct trc_pmc_batch *in,
+		  size_t used)
+{
+	if (!in->raw || r->fmt != &trc_fmt_bin)
+		return;
+	struct bin_state *b = r->priv;
+	struct trc_lines *l = &r->lines;
+	if (b->raw_n == 0)
+		return; /* not open (a second call) */
+	if (used > b->raw_n)
+		used = b->raw_n;
+	const size_t rec_b = b->rec_b, n = (size_t)b->n_ctr;
+	const unsigned char *p0 = (const unsigned char *)l->buf + b->raw_pos;
+	uint64_t off0 = l->buf_off + b->raw_pos;
+	uint64_t seen[TRC_MAX_CPUS / 64] = {0};
+	size_t found = 0;
+	for (size_t i = used; i-- > 0 && found < b->n_seen;) {
+		const unsigned char *p = p0 + i * rec_b;
+		uint32_t cpu = ld32(p + 4);
+		if (cpu >= b->ord_cap)
+			continue; /* never for a caller keeping the contract */
+		uint64_t bit = (uint64_t)1 << (cpu % 64);
+		if (seen[cpu / 64] & bit)
+			continue;
+		seen[cpu / 64] |= bit;
+		found++;
+		b->last_t[cpu] = (int64_t)ld64(p + 8);
+		b->last_off[cpu] = off0 + i * rec_b;
+		for (size_t k = 0; k < n; k++)
+			b->last_ctr[cpu * n + k] = ld64(p + 16 + 8 * k);
+	}
+	l->pos = b->raw_pos + used * rec_b;
+	b->records += used;
+	b->raw_stop = used < b->raw_n;
+	b->raw_n = 0;
 }
 
 /* ---- probe --------------------------------------------------------------- */

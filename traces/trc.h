@@ -48,6 +48,7 @@ struct trc_pmc_batch {
 	size_t rec_b;    /* bytes per record: 16 + 8 x trc_n_counters() */
 	long line0;
 	long line_step;
+	int raw;         /* trc_next_pmc_raw(): 1 unchecked, 0 checked */
 };
 /* Next run of records of a `pmc` trace: 1 with b filled, 0 at end of file,
  * < 0 on error (d filled), with trc_next()'s sticky end and error; the
@@ -58,6 +59,31 @@ struct trc_pmc_batch {
  * a trace of another kind. */
 int trc_next_pmc_batch(struct trc_reader *r, struct trc_pmc_batch *b,
 		       struct jv_diag *d);
+
+/* For a replay loop that checks each record while it uses it (one pass
+ * over the records instead of the reader's and its own): like
+ * trc_next_pmc_batch(), but a binary reader hands out the whole records
+ * buffered at its position unchecked (b->raw = 1) and stays there until
+ * trc_pmc_done(r, b, used) says how many of them the caller took. The
+ * caller takes records from the first on while each of them is, by its
+ * own test,
+ *   - of a VM index below trc_n_vms(r) (a name it has seen),
+ *   - of a CPU that had a record from r before (handed out by a call on
+ *     r, checked or taken), and
+ *   - not before that record: t_ns >= its t_ns, and every counter >= its
+ *     counter (cumulative counters);
+ * that is, the checks of trc_next() given its previous record. The first
+ * record failing the test (or anything after a raw run's records, such as
+ * a name entry, which fails the VM test) is where it stops: the next call
+ * takes that one through the reader's checks (a checked run, b->raw = 0,
+ * or the error, with trc_next()'s message). A checked run is used as from
+ * trc_next_pmc_batch() (trc_pmc_done() is then a no-op). Other formats:
+ * trc_next_pmc_batch(). Call trc_pmc_done() before the next call on r (any
+ * trc_next* call); the bytes stay valid until then. */
+int trc_next_pmc_raw(struct trc_reader *r, struct trc_pmc_batch *b,
+		     struct jv_diag *d);
+void trc_pmc_done(struct trc_reader *r, const struct trc_pmc_batch *b,
+		  size_t used);
 
 static inline uint32_t trc_ld32(const unsigned char *p)
 {
