@@ -50,7 +50,7 @@
  *    omitted) or `open`/`closed` mode (submitted into the simulated machine).
  *    A pmc_log in accounting mode is read in batches and its records summed
  *    per (CPU, VM), the sums charged when the ledgers are next looked at
- *    (trace_fast_event, "the fast accounting replay" below).
+ *    (mach_trace_fast_event in sim/machine_fast.c).
  *
  * Parameters: the scenario (sim/scenario.h); defaults from the preset.
  *
@@ -104,7 +104,7 @@ static int open_trace(struct machine *m, struct mtrace *t, const char *path, int
 	t->kind = trc_kind(t->r);
 	t->mode = mode;
 	t->owner_vm = owner;
-	evq_event_init(&t->ev, trace_event, m);
+	evq_event_init(&t->ev, mach_trace_event, m);
 	if (t->kind == TRC_BLK_INTERVAL && mode != SCN_REPLAY_ACCOUNTING)
 		return jv_diag_set(d, JV_EINVAL, path, 0,
 				   "blk-interval traces are aggregate statistics and cannot be "
@@ -260,7 +260,7 @@ static int assemble(struct machine *m, struct jv_diag *d)
 		so->entity_init(&c->rq, &c->idle_se, s->manager.idle_tickets);
 		c->idle_se.id = -1;
 		c->rec_vm = -1;
-		evq_event_init(&c->ev, cpu_event, m);
+		evq_event_init(&c->ev, mach_cpu_event, m);
 		c->split_truth = idle_split_new(m->nvm, s->cpu.idle_policy);
 		c->split_acct = idle_split_new(m->acct_split_guests ? m->n_guests : m->nvm,
 					       s->cpu.idle_policy);
@@ -288,9 +288,9 @@ static int assemble(struct machine *m, struct jv_diag *d)
 			v->via = m->nvia;
 			m->vname[m->nvia++] = v->cfg->name;
 		}
-		evq_event_init(&v->start_ev, vm_start_event, m);
-		evq_event_init(&v->stop_ev, vm_stop_event, m);
-		evq_event_init(&v->bg_ev, bg_event, m);
+		evq_event_init(&v->start_ev, mach_vm_start_event, m);
+		evq_event_init(&v->stop_ev, mach_vm_stop_event, m);
+		evq_event_init(&v->bg_ev, mach_bg_event, m);
 	}
 	/* clients of each driver */
 	for (int i = 0; i < m->nvm; i++) {
@@ -330,7 +330,7 @@ static int assemble(struct machine *m, struct jv_diag *d)
 		dk->svc.overhead_ns = s->disk.overhead_ns;
 		disk_energy_init(&dk->acct, s->disk.idle_power_w, s->disk.active_power_w,
 				 s->disk.nominal_rate_bps, s->disk.rate_window);
-		evq_event_init(&dk->ev, disk_event, m);
+		evq_event_init(&dk->ev, mach_disk_event, m);
 		dk->part_vm = calloc((size_t)(m->nvm > 0 ? m->nvm : 1), sizeof(int));
 		if (!dk->part_vm)
 			return JV_ENOMEM;
@@ -452,7 +452,7 @@ static int assemble(struct machine *m, struct jv_diag *d)
 		}
 		for (int k = 0; k < v->n_cont; k++) {
 			struct mcont *ct = &v->cont[k];
-			if (!cont_is_disk(ct))
+			if (!mach_cont_is_disk(ct))
 				continue;
 			if (!v->driver)
 				return jv_diag_set(d, JV_EINVAL, c->file, c->line,
@@ -471,7 +471,7 @@ static int assemble(struct machine *m, struct jv_diag *d)
 		if (v->n_cont > 0 && c->energy_aware) {
 			/* the guest's period, in host time */
 			int64_t per = (int64_t)llround((double)c->guest_period_ns / v->guest_rate);
-			evq_event_init(&v->gm_ev, guest_period_event, m);
+			evq_event_init(&v->gm_ev, mach_guest_period_event, m);
 			if (evq_schedule_periodic(&m->q, &v->gm_ev, per, per))
 				return JV_ENOMEM;
 		}
@@ -486,7 +486,7 @@ static int assemble(struct machine *m, struct jv_diag *d)
 	}
 	if (!(m->flags & MACHINE_PROBE))
 		for (int i = 0; i < m->ntr; i++) {
-			rc = trace_read_ahead(m, &m->tr[i], 0);
+			rc = mach_trace_read_ahead(m, &m->tr[i], 0);
 			if (rc < 0)
 				return rc;
 			if (rc > 0 && m->tr[i].mode == SCN_REPLAY_CLOSED &&
@@ -496,13 +496,13 @@ static int assemble(struct machine *m, struct jv_diag *d)
 					return JV_ENOMEM;
 			}
 		}
-	evq_event_init(&m->read_ev, read_event, m);
-	evq_event_init(&m->tick_ev, tick_event, m);
-	evq_event_init(&m->snap_ev, snap_event, m);
-	evq_event_init(&m->snap_now_ev, snap_now_event, m);
-	evq_event_init(&m->cpu_mgr_ev, cpu_manager_event, m);
-	evq_event_init(&m->disk_mgr_ev, disk_manager_event, m);
-	evq_event_init(&m->shape_ev, shape_event, m);
+	evq_event_init(&m->read_ev, mach_read_event, m);
+	evq_event_init(&m->tick_ev, mach_tick_event, m);
+	evq_event_init(&m->snap_ev, mach_snap_event, m);
+	evq_event_init(&m->snap_now_ev, mach_snap_now_event, m);
+	evq_event_init(&m->cpu_mgr_ev, mach_cpu_manager_event, m);
+	evq_event_init(&m->disk_mgr_ev, mach_disk_manager_event, m);
+	evq_event_init(&m->shape_ev, mach_shape_event, m);
 	if (!(m->flags & MACHINE_PROBE)) {
 		const struct scn_manager *mg = &s->manager;
 		if (m->any_cpu_limit &&
@@ -590,11 +590,11 @@ int machine_run(struct machine *m, struct jv_diag *d)
 {
 	m->d = d;
 	m->st.events += evq_run_until(&m->q, m->end_ns);
-	trace_flush_all(m);
+	mach_trace_flush_all(m);
 	if (m->interrupted && !(m->flags & MACHINE_PROBE))
 		m->end_ns = m->q.now_ns; /* what is complete is kept */
 	if (!m->err && m->end_ns > m->last_snap_ns)
-		snapshot(m, m->end_ns);
+		mach_snapshot(m, m->end_ns);
 	if (m->err && !d->err)
 		jv_diag_set(d, m->err, m->s->file, 0, "run failed: %s", jv_strerror(m->err));
 	return m->err;

@@ -4,7 +4,7 @@
  * The per-quantum work of the simulated CPUs: the pools of work items and
  * requests, the charging helpers that route a CPU charge in the account and
  * truth ledgers, and the hot path (segments with struct seg_cache,
- * cpu_advance, the PMC record at a context switch, dispatch and the
+ * mach_cpu_advance, the PMC record at a context switch, dispatch and the
  * vCPUs' work FIFOs). Everything the machine does per quantum happens in
  * this file, so its callers and callees inline into each other (see
  * "Cost per quantum" in sim/machine.c).
@@ -33,7 +33,7 @@ static void *chunk_alloc(struct machine *m, size_t size)
 	return p;
 }
 
-struct work *work_get(struct machine *m)
+struct work *mach_work_get(struct machine *m)
 {
 	if (!m->free_work) {
 		struct work *c = chunk_alloc(m, WORK_CHUNK * sizeof *c);
@@ -51,13 +51,13 @@ struct work *work_get(struct machine *m)
 	return w;
 }
 
-void work_put(struct machine *m, struct work *w)
+void mach_work_put(struct machine *m, struct work *w)
 {
 	w->next = m->free_work;
 	m->free_work = w;
 }
 
-struct mreq *req_get(struct machine *m)
+struct mreq *mach_req_get(struct machine *m)
 {
 	if (!m->free_req) {
 		struct mreq *c = chunk_alloc(m, REQ_CHUNK * sizeof *c);
@@ -77,7 +77,7 @@ struct mreq *req_get(struct machine *m)
 	return r;
 }
 
-void req_put(struct machine *m, struct mreq *r)
+void mach_req_put(struct machine *m, struct mreq *r)
 {
 	r->next = m->free_req;
 	m->free_req = r;
@@ -88,7 +88,7 @@ void req_put(struct machine *m, struct mreq *r)
 
 /* Route a CPU charge for VM vm (or -1: hypervisor) in the account ledger:
  * a driver VM's energy goes to its recursive pool. */
-void acct_cpu_charge(struct machine *m, int cpu, int vm, int kind, double j)
+void mach_acct_cpu_charge(struct machine *m, int cpu, int vm, int kind, double j)
 {
 	if (j == 0.0)
 		return;
@@ -120,7 +120,7 @@ void acct_cpu_charge(struct machine *m, int cpu, int vm, int kind, double j)
 		v->meas_cpu_j += j;
 }
 
-void truth_cpu_charge(struct machine *m, int cpu, int vm, int kind, double j)
+void mach_truth_cpu_charge(struct machine *m, int cpu, int vm, int kind, double j)
 {
 	if (j == 0.0 || !m->truth)
 		return;
@@ -142,12 +142,12 @@ void truth_cpu_charge(struct machine *m, int cpu, int vm, int kind, double j)
  * queries its energy every 50 requests); the guests' shares are split at
  * the snapshot, which gives the same totals at O(1) per record. Other
  * policies need the whole interval and split everything at the snapshot. */
-void acct_cpu_idle(struct machine *m, struct mcpu *c, double idle_j)
+void mach_acct_cpu_idle(struct machine *m, struct mcpu *c, double idle_j)
 {
 	if (m->acct_split_guests && m->n_drivers > 0 && m->nvm > 0) {
 		double share = idle_j / (double)m->nvm;
 		for (int i = 0; i < m->n_drivers; i++)
-			acct_cpu_charge(m, c->idx, m->driver_list[i], LEDGER_IDLE, share);
+			mach_acct_cpu_charge(m, c->idx, m->driver_list[i], LEDGER_IDLE, share);
 		idle_split_add_idle(c->split_acct, idle_j - share * (double)m->n_drivers);
 		return;
 	}
@@ -207,7 +207,7 @@ static inline void charge_cell(struct ledger *l, double **cell, int consumer, in
 
 /* Account [seg_start, now) on CPU c: counters, truth energy, power. The
  * counter advances go to the log pend, possibly virtually (the caller
- * materializes it before reading pend, see cpu_advance). */
+ * materializes it before reading pend, see mach_cpu_advance). */
 static void cpu_advance_seg(struct machine *m, struct mcpu *c, int64_t now)
 {
 	int64_t dt = now - c->seg_start_ns;
@@ -277,13 +277,13 @@ static void cpu_advance_seg(struct machine *m, struct mcpu *c, int64_t now)
 			if (w && w->client >= 0)
 				ledger_charge(m->truth, m->vm[w->client].consumer, dev_cpu(c->idx),
 					      owner->via, LEDGER_ACTIVE, active_j);
-			else if (!owner->is_driver) /* truth_cpu_charge's common case */
+			else if (!owner->is_driver) /* mach_truth_cpu_charge's common case */
 				charge_cell(m->truth, &owner->truth_cell, owner->consumer, c->idx,
 					    active_j);
 			else
-				truth_cpu_charge(m, c->idx, v->vm, LEDGER_ACTIVE, active_j);
+				mach_truth_cpu_charge(m, c->idx, v->vm, LEDGER_ACTIVE, active_j);
 		} else {
-			truth_cpu_charge(m, c->idx, -1, LEDGER_ACTIVE, active_j);
+			mach_truth_cpu_charge(m, c->idx, -1, LEDGER_ACTIVE, active_j);
 		}
 	}
 	if (m->sink.power_row)
@@ -335,16 +335,16 @@ static inline int cpu_advance_fast(struct machine *m, struct mcpu *c, int64_t no
 /* Account CPU c up to now, with its log pend written out (for readers of
  * pend). Most calls find nothing to account (a record right after the
  * event that advanced the CPU): that is tested before the call. */
-inline void cpu_advance(struct machine *m, struct mcpu *c, int64_t now)
+inline void mach_cpu_advance(struct machine *m, struct mcpu *c, int64_t now)
 {
 	if (now > c->seg_start_ns)
 		cpu_advance_seg(m, c, now);
 	pend_materialize(c, m->n_ctr);
 }
 
-/* cpu_record's common case, inline: the record of one cached segment of
+/* mach_cpu_record's common case, inline: the record of one cached segment of
  * a guest, whose account energies are known, accounted right after it
- * (m->cpu_fast). The same updates as cpu_record; 0 when the case does not
+ * (m->cpu_fast). The same updates as mach_cpu_record; 0 when the case does not
  * apply (then nothing changed). */
 static inline int cpu_record_fast(struct machine *m, struct mcpu *c, int64_t now)
 {
@@ -376,7 +376,7 @@ static inline int cpu_record_fast(struct machine *m, struct mcpu *c, int64_t now
 }
 
 /* Log one PMC record for the period since the last one and account it. */
-void cpu_record(struct machine *m, struct mcpu *c, int64_t now)
+void mach_cpu_record(struct machine *m, struct mcpu *c, int64_t now)
 {
 	if (now > c->seg_start_ns)
 		cpu_advance_seg(m, c, now);
@@ -421,21 +421,21 @@ void cpu_record(struct machine *m, struct mcpu *c, int64_t now)
 	c->pend_segs = 0;
 	ledger_meter(m->acct, dev_cpu(c->idx), idle_j + active_j);
 	if (m->acct_split_guests && m->n_drivers > 0 && m->nvm > 0)
-		acct_cpu_idle(m, c, idle_j);
+		mach_acct_cpu_idle(m, c, idle_j);
 	else
-		idle_split_add_idle(c->split_acct, idle_j); /* acct_cpu_idle's common case */
+		idle_split_add_idle(c->split_acct, idle_j); /* mach_acct_cpu_idle's common case */
 	if (c->rec_vm >= 0) /* a no-op under the equal policy (acct_split_guests) */
 		idle_split_add_use(c->split_acct, c->rec_vm, dt, active_j);
 	struct mvm *v = c->rec_vm >= 0 ? &m->vm[c->rec_vm] : NULL;
 	if (v && !v->is_driver) {
-		/* acct_cpu_charge's common case: a guest's active energy */
+		/* mach_acct_cpu_charge's common case: a guest's active energy */
 		if (active_j != 0.0) {
 			v->st.hv_cpu_active_j += active_j;
 			charge_cell(m->acct, &v->acct_cell, v->consumer, c->idx, active_j);
 			v->meas_cpu_j += active_j;
 		}
 	} else {
-		acct_cpu_charge(m, c->idx, c->rec_vm, LEDGER_ACTIVE, active_j);
+		mach_acct_cpu_charge(m, c->idx, c->rec_vm, LEDGER_ACTIVE, active_j);
 	}
 	c->rec_start_ns = now;
 	c->rec_vm = c->cur ? c->cur->vm : -1;
@@ -479,7 +479,7 @@ static void vcpu_reap(struct machine *m, struct vcpu *v)
  * have popped it next, so the order of events is unchanged, and a CPU
  * between periodic events runs quantum after quantum without a push and
  * pop per quantum. */
-void cpu_event(struct evq *q, struct evq_event *ev, void *arg)
+void mach_cpu_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
 	struct mcpu *c = (struct mcpu *)((char *)ev - offsetof(struct mcpu, ev));
@@ -505,7 +505,7 @@ void cpu_event(struct evq *q, struct evq_event *ev, void *arg)
 	}
 }
 
-void rq_enqueue(struct machine *m, struct mcpu *c, struct sched_entity *se)
+void mach_rq_enqueue(struct machine *m, struct mcpu *c, struct sched_entity *se)
 {
 	if (c->rq.ops->enqueue(&c->rq, se))
 		fail(m, JV_ENOMEM);
@@ -543,7 +543,7 @@ static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now)
 	int next_idle = se && se->id < 0;
 	if (next != prev || next_idle != prev_idle) {
 		if (!cpu_record_fast(m, c, now))
-			cpu_record(m, c, now); /* context switch: log the PMC record */
+			mach_cpu_record(m, c, now); /* context switch: log the PMC record */
 		if (prev)
 			prev->running = 0;
 		c->cur = next;
@@ -559,7 +559,7 @@ static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now)
 }
 
 /* Append work to a vCPU; wakes it if it was idle. */
-void vcpu_add_work(struct machine *m, struct vcpu *v, struct work *w)
+void mach_vcpu_add_work(struct machine *m, struct vcpu *v, struct work *w)
 {
 	w->next = NULL;
 	w->queued = 1;
@@ -572,7 +572,7 @@ void vcpu_add_work(struct machine *m, struct vcpu *v, struct work *w)
 	if (!was_empty || v->running)
 		return;
 	struct mcpu *c = &m->cpu[v->cpu];
-	rq_enqueue(m, c, &v->se);
+	mach_rq_enqueue(m, c, &v->se);
 	/* a halted CPU wakes at once; one the idle vCPU holds waits for its quantum */
 	if (!c->cur && !c->idle_running && !evq_is_queued(&c->ev)) {
 		if (evq_schedule(&m->q, &c->ev, m->q.now_ns))
@@ -581,13 +581,13 @@ void vcpu_add_work(struct machine *m, struct vcpu *v, struct work *w)
 }
 
 /* Make a running or queued piece of work end now (workload stop). */
-void work_cancel(struct machine *m, struct vcpu *v, struct work *w)
+void mach_work_cancel(struct machine *m, struct vcpu *v, struct work *w)
 {
 	if (!w->queued)
 		return;
 	struct mcpu *c = &m->cpu[v->cpu];
 	if (c->cur == v && v->head == w) {
-		cpu_advance(m, c, m->q.now_ns);
+		mach_cpu_advance(m, c, m->q.now_ns);
 		w->remaining_ns = 0;
 		if (evq_schedule(&m->q, &c->ev, m->q.now_ns))
 			fail(m, JV_ENOMEM);

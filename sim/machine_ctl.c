@@ -15,7 +15,7 @@
 /* ---------------------------------------------------------------------- */
 /* periodic: manager log reads, idle ticks, snapshots                      */
 
-void read_event(struct evq *q, struct evq_event *ev, void *arg)
+void mach_read_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
 	(void)ev;
@@ -24,7 +24,7 @@ void read_event(struct evq *q, struct evq_event *ev, void *arg)
 	if (m->cpu_replayed)
 		return;
 	for (int i = 0; i < m->ncpu; i++)
-		cpu_record(m, &m->cpu[i], q->now_ns);
+		mach_cpu_record(m, &m->cpu[i], q->now_ns);
 }
 
 struct split_ctx {
@@ -54,9 +54,9 @@ static void split_charge(void *vctx, int who, double j)
 			return;
 		}
 		if (x->truth)
-			truth_cpu_charge(x->m, x->cpu, who, LEDGER_IDLE, j);
+			mach_truth_cpu_charge(x->m, x->cpu, who, LEDGER_IDLE, j);
 		else
-			acct_cpu_charge(x->m, x->cpu, who, LEDGER_IDLE, j);
+			mach_acct_cpu_charge(x->m, x->cpu, who, LEDGER_IDLE, j);
 		return;
 	}
 	if (who < 0) {
@@ -68,7 +68,7 @@ static void split_charge(void *vctx, int who, double j)
 	if (x->l == x->m->acct)
 		v->meter_j[x->dev] += j; /* idle shares reach the client's meter too */
 	if (v->n_cont > 0) /* and, in the guest, its containers */
-		cont_idle_share(x->m, v, x->dev, x->l == x->m->truth, j);
+		mach_cont_idle_share(x->m, v, x->dev, x->l == x->m->truth, j);
 }
 
 /* idle_split_flush(s, split_charge, x) for a CPU split (x->cpu >= 0) in
@@ -115,7 +115,7 @@ static void cpu_idle_flush(struct idle_split *s, struct split_ctx *x, double **c
 	idle_split_end(s);
 }
 
-void tick_event(struct evq *q, struct evq_event *ev, void *arg)
+void mach_tick_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
 	int64_t now = q->now_ns;
@@ -164,7 +164,7 @@ static int control_row(struct machine *m, int vm, const char *dev, double limit_
 	return rc;
 }
 
-void cpu_manager_event(struct evq *q, struct evq_event *ev, void *arg)
+void mach_cpu_manager_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
 	const struct scn_manager *mg = &m->s->manager;
@@ -173,7 +173,7 @@ void cpu_manager_event(struct evq *q, struct evq_event *ev, void *arg)
 	/* the log is read first, so the last period is fully accounted */
 	if (!m->cpu_replayed)
 		for (int i = 0; i < m->ncpu; i++)
-			cpu_record(m, &m->cpu[i], now);
+			mach_cpu_record(m, &m->cpu[i], now);
 	for (int i = 0; i < m->nvm; i++) {
 		struct mvm *v = &m->vm[i];
 		double e = v->meas_cpu_j - v->last_cpu_j;
@@ -197,7 +197,7 @@ void cpu_manager_event(struct evq *q, struct evq_event *ev, void *arg)
 					v->cfg->cpu_limit_w, measured_w);
 			if (!c->idle_active) {
 				c->idle_active = 1;
-				rq_enqueue(m, c, &c->idle_se);
+				mach_rq_enqueue(m, c, &c->idle_se);
 				if (!c->cur && !c->idle_running && !evq_is_queued(&c->ev) &&
 				    evq_schedule(&m->q, &c->ev, now))
 					fail(m, JV_ENOMEM);
@@ -213,7 +213,7 @@ void cpu_manager_event(struct evq *q, struct evq_event *ev, void *arg)
 	}
 }
 
-void disk_manager_event(struct evq *q, struct evq_event *ev, void *arg)
+void mach_disk_manager_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
 	const struct scn_manager *mg = &m->s->manager;
@@ -253,14 +253,14 @@ void disk_manager_event(struct evq *q, struct evq_event *ev, void *arg)
 	}
 }
 
-void shape_event(struct evq *q, struct evq_event *ev, void *arg)
+void mach_shape_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
 	(void)q;
 	(void)ev;
 	for (int i = 0; i < m->nvm; i++)
 		if (m->vm[i].is_driver)
-			shaper_refresh(&m->vm[i].shaper, shaper_release, m);
+			shaper_refresh(&m->vm[i].shaper, mach_shaper_release, m);
 }
 
 static int emit_power(void *ctx, int64_t t, int dev, double w)
@@ -269,14 +269,14 @@ static int emit_power(void *ctx, int64_t t, int dev, double w)
 	return m->sink.power_row(m->sink.ctx, t, dev, w);
 }
 
-void snapshot(struct machine *m, int64_t now)
+void mach_snapshot(struct machine *m, int64_t now)
 {
 	int64_t span = now - m->last_snap_ns;
-	trace_flush_all(m); /* the fast replay's sums (trace_fast_event) */
+	mach_trace_flush_all(m); /* the fast replay's sums (mach_trace_fast_event) */
 	/* 1. CPUs: log and account up to now */
 	if (!m->cpu_replayed)
 		for (int i = 0; i < m->ncpu; i++)
-			cpu_record(m, &m->cpu[i], now);
+			mach_cpu_record(m, &m->cpu[i], now);
 	else if (m->sink.power_row)
 		for (int i = 0; i < m->ncpu; i++)
 			power_sampler_add(m->power, dev_cpu(i), now, now, 0.0);
@@ -284,8 +284,8 @@ void snapshot(struct machine *m, int64_t now)
 	for (int i = 0; i < m->ndisk; i++) {
 		struct mdisk *dk = &m->disk[i];
 		int ddev = dev_disk(m, i);
-		disk_truth_busy(m, dk, now);
-		disk_power_to(m, dk, now);
+		mach_disk_truth_busy(m, dk, now);
+		mach_disk_power_to(m, dk, now);
 		if (m->truth) {
 			double idle = disk_energy_idle(&dk->acct, now - dk->truth_idle_since_ns);
 			dk->truth_idle_since_ns = now;
@@ -361,16 +361,16 @@ void snapshot(struct machine *m, int64_t now)
 /* The snapshot itself runs after every event already queued for the same
  * instant (periodic ticks, manager steps), so that an interval's charges
  * are complete when it is checked and written. */
-void snap_now_event(struct evq *q, struct evq_event *ev, void *arg)
+void mach_snap_now_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
 	(void)ev;
 	if (q->now_ns > m->last_snap_ns && q->now_ns < m->end_ns)
-		snapshot(m, q->now_ns);
+		mach_snapshot(m, q->now_ns);
 	check_interrupt(m);
 }
 
-void snap_event(struct evq *q, struct evq_event *ev, void *arg)
+void mach_snap_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
 	(void)ev;

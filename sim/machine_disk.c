@@ -4,7 +4,7 @@
  * A request's way through the host: a client submits it to its driver VM
  * (through the driver's shaper ring), the driver's vCPU does its work, the
  * disk serves its FIFO, and at completion the driver accounts the request
- * (driver_account) and replies; the disk-stress client's closed loop of
+ * (mach_driver_account) and replies; the disk-stress client's closed loop of
  * queue_depth request slots with think time.
  *
  * The model: the theory of operation in sim/machine.c; the other files
@@ -17,7 +17,7 @@
 
 static void disk_start_next(struct machine *m, struct mdisk *dk);
 
-void disk_power_to(struct machine *m, struct mdisk *dk, int64_t now)
+void mach_disk_power_to(struct machine *m, struct mdisk *dk, int64_t now)
 {
 	if (now <= dk->power_since_ns)
 		return;
@@ -30,7 +30,7 @@ void disk_power_to(struct machine *m, struct mdisk *dk, int64_t now)
 }
 
 /* Truth: charge the in-flight request's busy time up to now. */
-void disk_truth_busy(struct machine *m, struct mdisk *dk, int64_t now)
+void mach_disk_truth_busy(struct machine *m, struct mdisk *dk, int64_t now)
 {
 	struct mreq *r = dk->busy;
 	if (!r || now <= r->acc_from_ns)
@@ -72,7 +72,7 @@ static void drv_work_done(struct machine *m, struct work *w)
 /* Account a completed request in the driver: disk access energy with the
  * estimated rate, the recursive CPU charge; the difference between the
  * measured busy energy and the estimate is booked as unattributed. */
-void driver_account(struct machine *m, struct mdisk *dk, struct mvm *cl,
+void mach_driver_account(struct machine *m, struct mdisk *dk, struct mvm *cl,
 		    int64_t size_b, int64_t busy_ns, int64_t now, struct mreq *r)
 {
 	int ddev = dev_disk(m, dk->idx);
@@ -102,18 +102,18 @@ void driver_account(struct machine *m, struct mdisk *dk, struct mvm *cl,
 	cl->st.bytes += size_b;
 }
 
-void disk_event(struct evq *q, struct evq_event *ev, void *arg)
+void mach_disk_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
 	struct mdisk *dk = (struct mdisk *)((char *)ev - offsetof(struct mdisk, ev));
 	int64_t now = q->now_ns;
 	struct mreq *r = dk->busy;
-	disk_truth_busy(m, dk, now);
-	disk_power_to(m, dk, now);
+	mach_disk_truth_busy(m, dk, now);
+	mach_disk_power_to(m, dk, now);
 	dk->busy = NULL;
-	driver_account(m, dk, r->vm, r->size_b, now - r->start_ns, now, r);
+	mach_driver_account(m, dk, r->vm, r->size_b, now - r->start_ns, now, r);
 	disk_start_next(m, dk);
-	client_next(m, r);
+	mach_client_next(m, r);
 }
 
 static void disk_start_next(struct machine *m, struct mdisk *dk)
@@ -125,7 +125,7 @@ static void disk_start_next(struct machine *m, struct mdisk *dk)
 	dk->qh = r->next;
 	if (!dk->qh)
 		dk->qt = NULL;
-	disk_power_to(m, dk, now);
+	mach_disk_power_to(m, dk, now);
 	dk->busy = r;
 	r->start_ns = now;
 	r->acc_from_ns = now;
@@ -136,22 +136,22 @@ static void disk_start_next(struct machine *m, struct mdisk *dk)
 
 /* A client hands a request to its driver VM; the shaper lets it through
  * now or keeps it in the client's ring until a later budget. */
-void request_submit(struct machine *m, struct mreq *r)
+void mach_request_submit(struct machine *m, struct mreq *r)
 {
 	struct mvm *drv = r->vm->driver;
 	r->submit_ns = m->q.now_ns;
 	if (shaper_submit(&drv->shaper, r->vm->client_slot, &r->sh))
-		request_process(m, r);
+		mach_request_process(m, r);
 }
 
-void shaper_release(void *ctx, int client, struct shaper_item *it)
+void mach_shaper_release(void *ctx, int client, struct shaper_item *it)
 {
 	(void)client;
-	request_process(ctx, (struct mreq *)((char *)it - offsetof(struct mreq, sh)));
+	mach_request_process(ctx, (struct mreq *)((char *)it - offsetof(struct mreq, sh)));
 }
 
 /* The driver works on a request: its CPU work, then the disk. */
-void request_process(struct machine *m, struct mreq *r)
+void mach_request_process(struct machine *m, struct mreq *r)
 {
 	struct mvm *drv = r->vm->driver;
 	const struct scn_vm *dc = drv->cfg;
@@ -166,7 +166,7 @@ void request_process(struct machine *m, struct mreq *r)
 		disk_submit(m, r);
 		return;
 	}
-	vcpu_add_work(m, &drv->vcpu, w);
+	mach_vcpu_add_work(m, &drv->vcpu, w);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -182,14 +182,14 @@ static void client_work_done(struct machine *m, struct work *w)
 	r->op = v->cfg->op;
 	r->offset_b = v->next_offset;
 	v->next_offset += r->size_b;
-	request_submit(m, r);
+	mach_request_submit(m, r);
 }
 
-void client_issue(struct machine *m, struct mreq *r)
+void mach_client_issue(struct machine *m, struct mreq *r)
 {
 	struct mvm *v = r->vm;
 	if (r->cont) {
-		cont_issue(m, r);
+		mach_cont_issue(m, r);
 		return;
 	}
 	if (v->stopped || m->q.now_ns >= v->cfg->stop_ns)
@@ -204,7 +204,7 @@ void client_issue(struct machine *m, struct mreq *r)
 		client_work_done(m, w);
 		return;
 	}
-	vcpu_add_work(m, &v->vcpu, w);
+	mach_vcpu_add_work(m, &v->vcpu, w);
 }
 
 static void think_event(struct evq *q, struct evq_event *ev, void *arg)
@@ -212,22 +212,22 @@ static void think_event(struct evq *q, struct evq_event *ev, void *arg)
 	struct machine *m = arg;
 	struct mreq *r = (struct mreq *)((char *)ev - offsetof(struct mreq, ev));
 	(void)q;
-	client_issue(m, r);
+	mach_client_issue(m, r);
 }
 
 /* After a completion: the next step of whoever issued the request. */
-void client_next(struct machine *m, struct mreq *r)
+void mach_client_next(struct machine *m, struct mreq *r)
 {
 	if (r->from_trace) {
 		struct mtrace *t = r->trace;
-		req_put(m, r);
+		mach_req_put(m, r);
 		if (t && t->mode == SCN_REPLAY_CLOSED)
-			trace_closed_submit(m, t);
+			mach_trace_closed_submit(m, t);
 		return;
 	}
 	int64_t think = r->vm->cfg->think_ns;
 	if (r->cont) { /* the reply's cost goes to the container that issued it */
-		cont_reply(m, r);
+		mach_cont_reply(m, r);
 		think = r->cont->cfg->think_ns;
 	}
 	if (think > 0) {
@@ -236,6 +236,6 @@ void client_next(struct machine *m, struct mreq *r)
 			fail(m, JV_ENOMEM);
 		return;
 	}
-	client_issue(m, r);
+	mach_client_issue(m, r);
 }
 

@@ -17,20 +17,20 @@
  * A `[cpu] pmc_log` replayed in accounting mode spends, per record, only
  * what the record itself demands: the counter advances since the CPU's
  * previous record (and the busy time they imply) are added up per (cpu,
- * vm) cell, and a cell's sums are charged with trace_cpu_charge() when the
+ * vm) cell, and a cell's sums are charged with mach_trace_cpu_charge() when the
  * state they feed is next observed. Everything a record is charged with is
  * linear in the advances, the span and the busy time (the weighted-PMC
  * model, meter, idle pot, idle-split weights, CPU time, the driver's share
  * under the `equal` policy), so charging the sums gives the per-record
  * result up to the order of floating-point additions (about 1e-15
- * relative); the busy time is rounded per record as trace_cpu_account
+ * relative); the busy time is rounded per record as mach_trace_cpu_account
  * does, so CPU times are equal to the nanosecond. Records come from the
  * reader in runs of raw records in its buffer (trc_next_pmc_raw), which
  * fast_run checks as it uses them (the reader's checks given the CPU's
  * previous record: the counter test works on the advances it adds up), the
  * reader's own checks taking over at the first record that fails; those
  * due before the next queued event run in one loop with no event queue
- * operation (as trace_event does record by record), and a log read event
+ * operation (as mach_trace_event does record by record), and a log read event
  * in between (which does nothing here but look for a stop request) runs
  * inline without ending the run.
  *
@@ -38,7 +38,7 @@
  * log reads (which do nothing when the CPU is replayed), snapshots and disk
  * ticks (which touch no CPU state) - no driver VM, no energy limits, no
  * guest with containers, no other trace - at each snapshot and at the end
- * of the run (`deferred`, trace_flush_all); in any other machine at the
+ * of the run (`deferred`, mach_trace_flush_all); in any other machine at the
  * end of every run of records, before any other event can look. Not taken
  * (the record-by-record path serves): a CPU model other than weighted-PMC
  * (not linear), MACHINE_NO_FAST_REPLAY (tests compare the two paths). With a
@@ -68,7 +68,7 @@ static inline int64_t fast_llround(double x)
 	return b + (x - (double)b >= 0.5);
 }
 
-/* llround(dc / freq_hz * 1e9), the busy time trace_cpu_account computes,
+/* llround(dc / freq_hz * 1e9), the busy time mach_trace_cpu_account computes,
  * without its division on the common path: y = dc * ns_per_cycle (1e9 /
  * freq_hz) is within 2^-51 y of the exact expression x (two roundings
  * each), so both round alike unless a half-integer lies within that
@@ -86,7 +86,7 @@ static inline int64_t fast_busy_ns(uint64_t dc, double freq_hz, double ns_per_cy
 }
 
 /* Whether t takes the fast path; allocates its cells (first read-ahead). */
-int trace_fast_setup(struct machine *m, struct mtrace *t)
+int mach_trace_fast_setup(struct machine *m, struct mtrace *t)
 {
 	if (t->kind != TRC_PMC || t->mode != SCN_REPLAY_ACCOUNTING || !m->cpu_replayed ||
 	    (m->flags & MACHINE_NO_FAST_REPLAY) || m->model_acct.ops != &cpu_energy_weighted_pmc ||
@@ -108,7 +108,7 @@ int trace_fast_setup(struct machine *m, struct mtrace *t)
 	t->cyc_src = -1;
 	for (int i = 0; i < t->n_ctr; i++)
 		if (m->cyc >= 0 && t->ctr_map[i] == m->cyc)
-			t->cyc_src = i; /* the last one, as in trace_cpu_account */
+			t->cyc_src = i; /* the last one, as in mach_trace_cpu_account */
 	int other = m->n_drivers > 0 || m->any_cpu_limit || m->any_disk_limit || m->ntr != 1;
 	for (int i = 0; i < m->nvm && !other; i++)
 		other = m->vm[i].n_cont > 0;
@@ -117,7 +117,7 @@ int trace_fast_setup(struct machine *m, struct mtrace *t)
 	return 1;
 }
 
-/* Charge t's cells and clear them. Per cell this is trace_cpu_charge()
+/* Charge t's cells and clear them. Per cell this is mach_trace_cpu_charge()
  * with its energy_period() (weighted-PMC, which the fast path requires)
  * computed from the cell's sums directly: only the scenario counters the
  * trace has (the others' advances are 0 and add +0.0 or -0.0, which leave
@@ -155,13 +155,13 @@ static void trace_flush(struct machine *m, struct mtrace *t)
 		double idle_j = e->tsc_index < 0 ? 0.0
 			: iw * (isrc >= 0 ? (double)c->ctr[isrc] : 0.0);
 		int64_t busy_ns = t->cyc_src >= 0 ? c->busy_ns : c->span_ns;
-		/* the rest of trace_cpu_charge() */
+		/* the rest of mach_trace_cpu_charge() */
 		if (vm >= 0) {
 			if (!m->acct_split_guests)
 				idle_split_add_use(m->cpu[cpu].split_acct, vm, busy_ns, active_j);
 			m->vm[vm].st.cpu_ns += busy_ns;
 		}
-		acct_cpu_charge(m, cpu, vm, LEDGER_ACTIVE, active_j);
+		mach_acct_cpu_charge(m, cpu, vm, LEDGER_ACTIVE, active_j);
 		idle[cpu] += idle_j;
 		active[cpu] += active_j;
 		used[cpu] = 1;
@@ -178,7 +178,7 @@ static void trace_flush(struct machine *m, struct mtrace *t)
 	t->n_dirty = 0;
 	for (int cpu = 0; cpu < m->ncpu; cpu++)
 		if (used[cpu]) {
-			trace_cpu_meter(m, cpu, idle[cpu], active[cpu]);
+			mach_trace_cpu_meter(m, cpu, idle[cpu], active[cpu]);
 			if (t->power && t->acc_lo[cpu] >= 0)
 				/* all within one power bin: the bin gets the sum */
 				power_sampler_add(m->power, dev_cpu(cpu), t->acc_lo[cpu],
@@ -192,7 +192,7 @@ static void trace_flush(struct machine *m, struct mtrace *t)
  * (their bin is complete as far as they go); a record inside one bin then
  * starts summing there (0), one spanning bins or of no length (the
  * sampler spreads it over the bins, or drops it, by its own interval) is
- * charged alone by trace_cpu_account (1, prev updated). */
+ * charged alone by mach_trace_cpu_account (1, prev updated). */
 __attribute__((cold, noinline)) static int trace_fast_power_edge(struct machine *m,
 								struct mtrace *t, int cpu,
 								int vm, const unsigned char *ctr,
@@ -212,13 +212,13 @@ __attribute__((cold, noinline)) static int trace_fast_power_edge(struct machine 
 		delta[k] = v - prev[k];
 		prev[k] = v;
 	}
-	trace_cpu_account(m, t, cpu, vm, at - p0, delta, 1);
+	mach_trace_cpu_account(m, t, cpu, vm, at - p0, delta, 1);
 	t->prev_t[cpu] = at;
 	return 1;
 }
 
 /* The snapshot's and the run end's hook: every fast trace's sums. */
-void trace_flush_all(struct machine *m)
+void mach_trace_flush_all(struct machine *m)
 {
 	for (int i = 0; i < m->ntr; i++)
 		if (m->tr[i].n_dirty)
@@ -279,7 +279,7 @@ static int trace_fast_pending(struct machine *m, struct mtrace *t, int ok)
 	return 1;
 }
 
-/* Queue the pending record at its time, as trace_read_ahead does (ok: it
+/* Queue the pending record at its time, as mach_trace_read_ahead does (ok: it
  * passed the raw test). */
 static int trace_fast_schedule(struct machine *m, struct mtrace *t, int ok)
 {
@@ -298,8 +298,8 @@ static int trace_fast_schedule(struct machine *m, struct mtrace *t, int ok)
 	return 1;
 }
 
-/* trace_read_ahead() of a fast trace (before the run). */
-int trace_fast_ahead(struct machine *m, struct mtrace *t)
+/* mach_trace_read_ahead() of a fast trace (before the run). */
+int mach_trace_fast_ahead(struct machine *m, struct mtrace *t)
 {
 	int rc = trace_fast_fetch(m, t, 0);
 	return rc <= 0 ? rc : trace_fast_schedule(m, t, 0);
@@ -386,7 +386,7 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, const int raw, co
 		done++;
 		if (!raw) {
 			if (__builtin_expect(vm == -2, 0) &&
-			    (vm = trace_vm(m, t, (int)rvm,
+			    (vm = mach_trace_vm(m, t, (int)rvm,
 					   t->fb.line0 + (long)i * t->fb.line_step)) < -1) {
 				*stop = 1;
 				break;
@@ -507,7 +507,7 @@ static inline int64_t trace_fast_lim(struct machine *m, int64_t now)
 }
 
 
-/* The log read event (read_event), when it is the next queued event and
+/* The log read event (mach_read_event), when it is the next queued event and
  * the pending record (at or after it) would run right after it: with the
  * CPU replayed it only looks for a stop request, which no record's sums
  * depend on, so it runs here, in the order the queue would run it (re-armed
@@ -536,7 +536,7 @@ static int trace_fast_read_inline(struct machine *m, struct mtrace *t, int64_t *
  * following record due strictly before the next queued event (and not
  * after the run's end) are added to their cells. A log read event in
  * between runs inline (trace_fast_read_inline). */
-void trace_fast_event(struct machine *m, struct mtrace *t)
+void mach_trace_fast_event(struct machine *m, struct mtrace *t)
 {
 	int64_t now = m->q.now_ns;
 	int64_t lim = trace_fast_lim(m, now);

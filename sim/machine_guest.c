@@ -23,13 +23,13 @@ static void guest_vpmc(struct machine *m, struct mvm *v, double *out)
 	struct mcpu *c = &m->cpu[v->vcpu.cpu];
 	const double *live = NULL;
 	if (c->cur == &v->vcpu) {
-		cpu_advance(m, c, m->q.now_ns);
+		mach_cpu_advance(m, c, m->q.now_ns);
 		live = c->pend;
 	}
 	vpmc_read(&m->vpmc, v->idx, live, out);
 }
 
-int cont_is_disk(const struct mcont *ct)
+int mach_cont_is_disk(const struct mcont *ct)
 {
 	return ct->cfg->workload == SCN_WL_DISK_STRESS;
 }
@@ -74,7 +74,7 @@ static void guest_slice_done(struct machine *m, struct work *w)
 		gm_charge(&v->gm, v->cur_cont, ga);
 	v->cur_cont = -1;
 	struct mreq *r = ct->cpu_qh;
-	if (cont_is_disk(ct) && r) {
+	if (mach_cont_is_disk(ct) && r) {
 		r->cl_left_ns -= ran;
 		if (r->cl_left_ns <= 0) {
 			ct->cpu_qh = r->next;
@@ -117,7 +117,7 @@ static void guest_start_slice(struct machine *m, struct mvm *v, int i, int64_t l
 	v->slice.done = guest_slice_done;
 	v->slice.ctx = v;
 	guest_vpmc(m, v, v->slice_v0);
-	vcpu_add_work(m, &v->vcpu, &v->slice);
+	mach_vcpu_add_work(m, &v->vcpu, &v->slice);
 }
 
 /* The guest scheduler: a disk container whose request waits for its client
@@ -133,7 +133,7 @@ static void guest_schedule(struct machine *m, struct mvm *v)
 	for (int k = 1; k <= v->n_cont; k++) {
 		int i = (v->rr_disk + k) % v->n_cont;
 		struct mcont *ct = &v->cont[i];
-		if (!cont_is_disk(ct) || !ct->cpu_qh || cont_throttled(v, i))
+		if (!mach_cont_is_disk(ct) || !ct->cpu_qh || cont_throttled(v, i))
 			continue;
 		v->rr_disk = i;
 		guest_start_slice(m, v, i, ct->cpu_qh->cl_left_ns < q ? ct->cpu_qh->cl_left_ns : q);
@@ -172,13 +172,13 @@ static void guest_wake(struct machine *m, struct mvm *v, struct mcont *ct)
 		guest_schedule(m, v);
 		return;
 	}
-	if (cont_is_disk(&v->cont[v->cur_cont]))
+	if (mach_cont_is_disk(&v->cont[v->cur_cont]))
 		return; /* the guest picks the waiting work after this slice */
 	struct work *w = &v->slice;
 	struct mcpu *c = &m->cpu[v->vcpu.cpu];
 	int running = c->cur == &v->vcpu && v->vcpu.head == w;
 	if (running)
-		cpu_advance(m, c, m->q.now_ns);
+		mach_cpu_advance(m, c, m->q.now_ns);
 	int64_t left = w->remaining_ns > 0 ? w->remaining_ns : 0;
 	v->pre_cont = v->cur_cont;
 	v->pre_left_ns = left;
@@ -191,7 +191,7 @@ static void guest_wake(struct machine *m, struct mvm *v, struct mcont *ct)
 
 /* A disk container's request slot is ready to issue: it waits for its
  * client CPU work in a slice (held while the container is throttled). */
-void cont_issue(struct machine *m, struct mreq *r)
+void mach_cont_issue(struct machine *m, struct mreq *r)
 {
 	struct mvm *v = r->vm;
 	struct mcont *ct = r->cont;
@@ -229,11 +229,11 @@ static void cont_submit(struct machine *m, struct mreq *r)
 	r->offset_b = v->next_offset;
 	v->next_offset += r->size_b;
 	r->cost_disk_j = r->cost_cpu_j = 0.0;
-	request_submit(m, r);
+	mach_request_submit(m, r);
 }
 
 /* The true active energy of the driver's work for a request of size_b:
- * the work request_process queues, at the true weights. */
+ * the work mach_request_process queues, at the true weights. */
 static double drv_work_true_j(const struct machine *m, const struct mvm *drv, int64_t size_b)
 {
 	const struct scn_vm *dc = drv->cfg;
@@ -252,7 +252,7 @@ static double drv_work_true_j(const struct machine *m, const struct mvm *drv, in
  * the disk access and its per-request CPU prediction) to the container
  * that issued the request, in the guest's view and its budget; the truth
  * gets the request's true busy energy and true driver work. */
-void cont_reply(struct machine *m, struct mreq *r)
+void mach_cont_reply(struct machine *m, struct mreq *r)
 {
 	struct mvm *v = r->vm;
 	struct mcont *ct = r->cont;
@@ -280,7 +280,7 @@ void cont_reply(struct machine *m, struct mreq *r)
  * charged on that device since the last share; equally over its disk
  * containers when none was (over all its containers when it has none), so
  * the containers' shares add up to the VM's. */
-void cont_idle_share(struct machine *m, struct mvm *v, int dev, int view, double j)
+void mach_cont_idle_share(struct machine *m, struct mvm *v, int dev, int view, double j)
 {
 	if (v->n_cont == 0 || !v->driver)
 		return;
@@ -289,11 +289,11 @@ void cont_idle_share(struct machine *m, struct mvm *v, int dev, int view, double
 	int n_disk = 0, last = -1;
 	for (int i = 0; i < v->n_cont; i++) {
 		sum += v->cont[i].idle_w8[view][path];
-		n_disk += cont_is_disk(&v->cont[i]);
+		n_disk += mach_cont_is_disk(&v->cont[i]);
 	}
 	for (int i = 0; i < v->n_cont; i++)
 		if (sum > 0 ? v->cont[i].idle_w8[view][path] > 0
-			    : !n_disk || cont_is_disk(&v->cont[i]))
+			    : !n_disk || mach_cont_is_disk(&v->cont[i]))
 			last = i;
 	double left = j;
 	for (int i = 0; i <= last; i++) {
@@ -304,7 +304,7 @@ void cont_idle_share(struct machine *m, struct mvm *v, int dev, int view, double
 		else if (sum > 0)
 			part = j * (ct->idle_w8[view][path] / sum);
 		else
-			part = !n_disk ? j / v->n_cont : cont_is_disk(ct) ? j / n_disk : 0.0;
+			part = !n_disk ? j / v->n_cont : mach_cont_is_disk(ct) ? j / n_disk : 0.0;
 		left -= part;
 		double *to = view ? (path ? &ct->st.true_disk_idle_j : &ct->st.true_drv_idle_j)
 				  : (path ? &ct->st.guest_disk_idle_j : &ct->st.guest_drv_idle_j);
@@ -316,7 +316,7 @@ void cont_idle_share(struct machine *m, struct mvm *v, int dev, int view, double
 
 /* A guest period: resolve the budgets against the VM-wide limits in force
  * (active CPU plus disk-path power), refill them, and let held requests go. */
-void guest_period_event(struct evq *q, struct evq_event *ev, void *arg)
+void mach_guest_period_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
 	struct mvm *v = (struct mvm *)((char *)ev - offsetof(struct mvm, gm_ev));
@@ -330,14 +330,14 @@ void guest_period_event(struct evq *q, struct evq_event *ev, void *arg)
 		ct->parked = NULL;
 		while (r) {
 			struct mreq *next = r->next;
-			cont_issue(m, r);
+			mach_cont_issue(m, r);
 			r = next;
 		}
 	}
 	guest_schedule(m, v);
 }
 
-void vm_start_event(struct evq *q, struct evq_event *ev, void *arg)
+void mach_vm_start_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
 	struct mvm *v = (struct mvm *)((char *)ev - offsetof(struct mvm, start_ev));
@@ -346,34 +346,34 @@ void vm_start_event(struct evq *q, struct evq_event *ev, void *arg)
 		v->hog.remaining_ns = WORK_FOREVER;
 		v->hog.rates = v->cfg->events.per_s;
 		v->hog.client = -1;
-		vcpu_add_work(m, &v->vcpu, &v->hog);
+		mach_vcpu_add_work(m, &v->vcpu, &v->hog);
 	} else if (v->cfg->workload == SCN_WL_DISK_STRESS) {
 		for (int i = 0; i < v->cfg->queue_depth; i++)
-			client_issue(m, &v->reqs[i]);
+			mach_client_issue(m, &v->reqs[i]);
 	} else if (v->n_cont > 0) {
 		for (int i = 0; i < v->n_cont; i++)
-			if (cont_is_disk(&v->cont[i]))
+			if (mach_cont_is_disk(&v->cont[i]))
 				for (int k = 0; k < v->cont[i].cfg->queue_depth; k++)
-					cont_issue(m, &v->cont[i].reqs[k]);
+					mach_cont_issue(m, &v->cont[i].reqs[k]);
 		guest_schedule(m, v);
 	}
 }
 
-void vm_stop_event(struct evq *q, struct evq_event *ev, void *arg)
+void mach_vm_stop_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
 	struct mvm *v = (struct mvm *)((char *)ev - offsetof(struct mvm, stop_ev));
 	(void)q;
 	v->stopped = 1;
 	if (v->cfg->workload == SCN_WL_CPU_HOG)
-		work_cancel(m, &v->vcpu, &v->hog);
+		mach_work_cancel(m, &v->vcpu, &v->hog);
 	/* a container slice in flight ends normally; no new one starts */
 }
 
 /* Driver background: bg_duty of every bg_period, as one work item. */
 static void bg_done(struct machine *m, struct work *w) { (void)m; (void)w; }
 
-void bg_event(struct evq *q, struct evq_event *ev, void *arg)
+void mach_bg_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
 	struct mvm *v = (struct mvm *)((char *)ev - offsetof(struct mvm, bg_ev));
@@ -396,7 +396,7 @@ void bg_event(struct evq *q, struct evq_event *ev, void *arg)
 			w->rates = v->cfg->bg_events.per_s;
 			w->client = -1;
 			w->done = bg_done;
-			vcpu_add_work(m, &v->vcpu, w);
+			mach_vcpu_add_work(m, &v->vcpu, w);
 			return;
 		}
 	}

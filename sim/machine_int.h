@@ -20,11 +20,11 @@
  *  - machine_ctl.c: log reads, idle ticks and idle split flushes, the
  *    host-level energy manager, shaping, snapshots.
  *
- * Functions called from another file keep the names they had as statics
- * of the one sim/machine.c (no module prefix: they are internal to the
- * machine and declared only here); their prototypes below are grouped by
- * the file that defines them. Small helpers used by several files, or hot
- * across files (trace_due), are static inline here; the hot path's
+ * Functions called from another file carry the prefix mach_ (internal to
+ * the machine, declared only here: the public API is machine_*); their
+ * prototypes below are grouped by the file that defines them. Small
+ * helpers used by several files, or hot across files (trace_due,
+ * check_interrupt), are static inline here; the hot path's
  * callers and callees share machine_cpu.c, so they still inline into each
  * other.
  */
@@ -183,8 +183,8 @@ struct mtrace {
 	int have_prev[SCN_MAX_CPUS];
 	/* closed mode chain */
 	int64_t closed_ready_ns;
-	/* the fast accounting replay of a pmc log (trace_fast_event) */
-	int fast;                   /* its records go through trace_fast_event */
+	/* the fast accounting replay of a pmc log (mach_trace_fast_event) */
+	int fast;                   /* its records go through mach_trace_fast_event */
 	int deferred;               /* sums are flushed at snapshots only */
 	int cyc_src;                /* trace counter giving the busy time, -1 none */
 	struct trc_pmc_batch fb;    /* the records read ahead */
@@ -395,67 +395,67 @@ static inline int trace_due(struct machine *m, struct mtrace *t, int64_t at, lon
 /* functions called across files, by the file that defines them           */
 
 /* machine_cpu.c */
-struct work *work_get(struct machine *m);
-void work_put(struct machine *m, struct work *w);
-struct mreq *req_get(struct machine *m);
-void req_put(struct machine *m, struct mreq *r);
-void acct_cpu_charge(struct machine *m, int cpu, int vm, int kind, double j);
-void truth_cpu_charge(struct machine *m, int cpu, int vm, int kind, double j);
-void acct_cpu_idle(struct machine *m, struct mcpu *c, double idle_j);
-void cpu_advance(struct machine *m, struct mcpu *c, int64_t now);
-void cpu_record(struct machine *m, struct mcpu *c, int64_t now);
-void cpu_event(struct evq *q, struct evq_event *ev, void *arg);
-void rq_enqueue(struct machine *m, struct mcpu *c, struct sched_entity *se);
-void vcpu_add_work(struct machine *m, struct vcpu *v, struct work *w);
-void work_cancel(struct machine *m, struct vcpu *v, struct work *w);
+struct work *mach_work_get(struct machine *m);
+void mach_work_put(struct machine *m, struct work *w);
+struct mreq *mach_req_get(struct machine *m);
+void mach_req_put(struct machine *m, struct mreq *r);
+void mach_acct_cpu_charge(struct machine *m, int cpu, int vm, int kind, double j);
+void mach_truth_cpu_charge(struct machine *m, int cpu, int vm, int kind, double j);
+void mach_acct_cpu_idle(struct machine *m, struct mcpu *c, double idle_j);
+void mach_cpu_advance(struct machine *m, struct mcpu *c, int64_t now);
+void mach_cpu_record(struct machine *m, struct mcpu *c, int64_t now);
+void mach_cpu_event(struct evq *q, struct evq_event *ev, void *arg);
+void mach_rq_enqueue(struct machine *m, struct mcpu *c, struct sched_entity *se);
+void mach_vcpu_add_work(struct machine *m, struct vcpu *v, struct work *w);
+void mach_work_cancel(struct machine *m, struct vcpu *v, struct work *w);
 
 /* machine_disk.c */
-void disk_power_to(struct machine *m, struct mdisk *dk, int64_t now);
-void disk_truth_busy(struct machine *m, struct mdisk *dk, int64_t now);
-void driver_account(struct machine *m, struct mdisk *dk, struct mvm *cl,
+void mach_disk_power_to(struct machine *m, struct mdisk *dk, int64_t now);
+void mach_disk_truth_busy(struct machine *m, struct mdisk *dk, int64_t now);
+void mach_driver_account(struct machine *m, struct mdisk *dk, struct mvm *cl,
 		    int64_t size_b, int64_t busy_ns, int64_t now, struct mreq *r);
-void disk_event(struct evq *q, struct evq_event *ev, void *arg);
-void request_submit(struct machine *m, struct mreq *r);
-void shaper_release(void *ctx, int client, struct shaper_item *it);
-void request_process(struct machine *m, struct mreq *r);
-void client_issue(struct machine *m, struct mreq *r);
-void client_next(struct machine *m, struct mreq *r);
+void mach_disk_event(struct evq *q, struct evq_event *ev, void *arg);
+void mach_request_submit(struct machine *m, struct mreq *r);
+void mach_shaper_release(void *ctx, int client, struct shaper_item *it);
+void mach_request_process(struct machine *m, struct mreq *r);
+void mach_client_issue(struct machine *m, struct mreq *r);
+void mach_client_next(struct machine *m, struct mreq *r);
 
 /* machine_guest.c */
-int cont_is_disk(const struct mcont *ct);
-void cont_issue(struct machine *m, struct mreq *r);
-void cont_reply(struct machine *m, struct mreq *r);
-void cont_idle_share(struct machine *m, struct mvm *v, int dev, int view, double j);
-void guest_period_event(struct evq *q, struct evq_event *ev, void *arg);
-void vm_start_event(struct evq *q, struct evq_event *ev, void *arg);
-void vm_stop_event(struct evq *q, struct evq_event *ev, void *arg);
-void bg_event(struct evq *q, struct evq_event *ev, void *arg);
+int mach_cont_is_disk(const struct mcont *ct);
+void mach_cont_issue(struct machine *m, struct mreq *r);
+void mach_cont_reply(struct machine *m, struct mreq *r);
+void mach_cont_idle_share(struct machine *m, struct mvm *v, int dev, int view, double j);
+void mach_guest_period_event(struct evq *q, struct evq_event *ev, void *arg);
+void mach_vm_start_event(struct evq *q, struct evq_event *ev, void *arg);
+void mach_vm_stop_event(struct evq *q, struct evq_event *ev, void *arg);
+void mach_bg_event(struct evq *q, struct evq_event *ev, void *arg);
 
 /* machine_trace.c */
-int trace_vm(struct machine *m, struct mtrace *t, int rvm, long line);
-void trace_cpu_charge(struct machine *m, int cpu, int vm, int64_t span_ns,
+int mach_trace_vm(struct machine *m, struct mtrace *t, int rvm, long line);
+void mach_trace_cpu_charge(struct machine *m, int cpu, int vm, int64_t span_ns,
 		      const double *adv, int64_t busy_ns, double *idle_j, double *active_j);
-void trace_cpu_meter(struct machine *m, int cpu, double idle_j, double active_j);
-void trace_cpu_account(struct machine *m, struct mtrace *t, int cpu, int vm,
+void mach_trace_cpu_meter(struct machine *m, int cpu, double idle_j, double active_j);
+void mach_trace_cpu_account(struct machine *m, struct mtrace *t, int cpu, int vm,
 		       int64_t span_ns, const uint64_t *delta, int with_tsc);
-void trace_closed_submit(struct machine *m, struct mtrace *t);
-void trace_event(struct evq *q, struct evq_event *ev, void *arg);
-int trace_read_ahead(struct machine *m, struct mtrace *t, int run_now);
+void mach_trace_closed_submit(struct machine *m, struct mtrace *t);
+void mach_trace_event(struct evq *q, struct evq_event *ev, void *arg);
+int mach_trace_read_ahead(struct machine *m, struct mtrace *t, int run_now);
 
 /* machine_fast.c */
-int trace_fast_setup(struct machine *m, struct mtrace *t);
-void trace_flush_all(struct machine *m);
-int trace_fast_ahead(struct machine *m, struct mtrace *t);
-void trace_fast_event(struct machine *m, struct mtrace *t);
+int mach_trace_fast_setup(struct machine *m, struct mtrace *t);
+void mach_trace_flush_all(struct machine *m);
+int mach_trace_fast_ahead(struct machine *m, struct mtrace *t);
+void mach_trace_fast_event(struct machine *m, struct mtrace *t);
 
 /* machine_ctl.c */
-void read_event(struct evq *q, struct evq_event *ev, void *arg);
-void tick_event(struct evq *q, struct evq_event *ev, void *arg);
-void cpu_manager_event(struct evq *q, struct evq_event *ev, void *arg);
-void disk_manager_event(struct evq *q, struct evq_event *ev, void *arg);
-void shape_event(struct evq *q, struct evq_event *ev, void *arg);
-void snapshot(struct machine *m, int64_t now);
-void snap_now_event(struct evq *q, struct evq_event *ev, void *arg);
-void snap_event(struct evq *q, struct evq_event *ev, void *arg);
+void mach_read_event(struct evq *q, struct evq_event *ev, void *arg);
+void mach_tick_event(struct evq *q, struct evq_event *ev, void *arg);
+void mach_cpu_manager_event(struct evq *q, struct evq_event *ev, void *arg);
+void mach_disk_manager_event(struct evq *q, struct evq_event *ev, void *arg);
+void mach_shape_event(struct evq *q, struct evq_event *ev, void *arg);
+void mach_snapshot(struct machine *m, int64_t now);
+void mach_snap_now_event(struct evq *q, struct evq_event *ev, void *arg);
+void mach_snap_event(struct evq *q, struct evq_event *ev, void *arg);
 
 #endif

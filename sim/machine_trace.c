@@ -3,7 +3,7 @@
  *
  * Per-VM pmc-interval and blk traces and a [cpu] pmc_log, streamed one
  * record ahead: in `accounting` mode each record is charged as recorded
- * (trace_cpu_account, trace_blki_account), in `open`/`closed` mode it is
+ * (mach_trace_cpu_account, trace_blki_account), in `open`/`closed` mode it is
  * submitted into the simulated machine. A pmc_log in accounting mode goes
  * the fast way instead (sim/machine_fast.c) unless that is not possible.
  *
@@ -15,7 +15,7 @@
 /* ---------------------------------------------------------------------- */
 /* trace replay                                                            */
 
-int trace_vm(struct machine *m, struct mtrace *t, int rvm, long line)
+int mach_trace_vm(struct machine *m, struct mtrace *t, int rvm, long line)
 {
 	if (rvm >= t->vm_map_cap) {
 		int cap = t->vm_map_cap ? t->vm_map_cap : 16;
@@ -90,7 +90,7 @@ static void trace_cpu_work(struct machine *m, struct mtrace *t, int vm, int64_t 
 		run_ns = (int64_t)llround(adv[m->cyc] / m->freq_hz * 1e9);
 	if (run_ns <= 0)
 		return;
-	struct work *w = work_get(m);
+	struct work *w = mach_work_get(m);
 	if (!w) {
 		fail(m, JV_ENOMEM);
 		return;
@@ -99,17 +99,17 @@ static void trace_cpu_work(struct machine *m, struct mtrace *t, int vm, int64_t 
 		w->own_rates[k] = adv[k] / ((double)run_ns * 1e-9);
 	w->rates = w->own_rates;
 	w->remaining_ns = run_ns;
-	w->done = work_put;
-	vcpu_add_work(m, &v->vcpu, w);
+	w->done = mach_work_put;
+	mach_vcpu_add_work(m, &v->vcpu, w);
 }
 
 /* Charge counter advances adv (scenario counters) over span_ns on cpu to
  * vm (-1: the hypervisor), busy_ns of it running: the energy (*idle_j,
  * *active_j), the idle split's weights, the VM's CPU time, its active
- * energy; trace_cpu_meter() then books the CPU's meter and idle pot. All
+ * energy; mach_trace_cpu_meter() then books the CPU's meter and idle pot. All
  * linear in adv, span and busy, so the fast replay charges sums of
  * records with them (and one meter and idle call per CPU for its cells). */
-void trace_cpu_charge(struct machine *m, int cpu, int vm, int64_t span_ns,
+void mach_trace_cpu_charge(struct machine *m, int cpu, int vm, int64_t span_ns,
 		      const double *adv, int64_t busy_ns, double *idle_j, double *active_j)
 {
 	energy_period(&m->model_acct, span_ns, adv, idle_j, active_j);
@@ -118,17 +118,17 @@ void trace_cpu_charge(struct machine *m, int cpu, int vm, int64_t span_ns,
 			idle_split_add_use(m->cpu[cpu].split_acct, vm, busy_ns, *active_j);
 		m->vm[vm].st.cpu_ns += busy_ns;
 	}
-	acct_cpu_charge(m, cpu, vm, LEDGER_ACTIVE, *active_j);
+	mach_acct_cpu_charge(m, cpu, vm, LEDGER_ACTIVE, *active_j);
 }
 
-void trace_cpu_meter(struct machine *m, int cpu, double idle_j, double active_j)
+void mach_trace_cpu_meter(struct machine *m, int cpu, double idle_j, double active_j)
 {
 	ledger_meter(m->acct, dev_cpu(cpu), idle_j + active_j);
-	acct_cpu_idle(m, &m->cpu[cpu], idle_j);
+	mach_acct_cpu_idle(m, &m->cpu[cpu], idle_j);
 }
 
 /* Accounting-mode CPU record: charge the advances to the VM as recorded. */
-void trace_cpu_account(struct machine *m, struct mtrace *t, int cpu, int vm,
+void mach_trace_cpu_account(struct machine *m, struct mtrace *t, int cpu, int vm,
 		       int64_t span_ns, const uint64_t *delta, int with_tsc)
 {
 	double adv[NC] = {0};
@@ -143,8 +143,8 @@ void trace_cpu_account(struct machine *m, struct mtrace *t, int cpu, int vm,
 	if (vm >= 0 && t->has_cyc)
 		busy = (int64_t)llround(adv[m->cyc] / m->freq_hz * 1e9);
 	double idle_j, active_j;
-	trace_cpu_charge(m, cpu, vm, span_ns, adv, busy, &idle_j, &active_j);
-	trace_cpu_meter(m, cpu, idle_j, active_j);
+	mach_trace_cpu_charge(m, cpu, vm, span_ns, adv, busy, &idle_j, &active_j);
+	mach_trace_cpu_meter(m, cpu, idle_j, active_j);
 	if (m->sink.power_row && m->cpu_replayed)
 		power_sampler_add(m->power, dev_cpu(cpu), t->prev_t[cpu], t->prev_t[cpu] + span_ns,
 				  idle_j + active_j);
@@ -157,11 +157,11 @@ static void trace_blk_complete(struct evq *q, struct evq_event *ev, void *arg)
 	struct mreq *r = (struct mreq *)((char *)ev - offsetof(struct mreq, ev));
 	(void)q;
 	struct mdisk *dk = &m->disk[r->disk];
-	driver_account(m, dk, r->vm, r->size_b, r->latency_ns, m->q.now_ns, r);
-	req_put(m, r);
+	mach_driver_account(m, dk, r->vm, r->size_b, r->latency_ns, m->q.now_ns, r);
+	mach_req_put(m, r);
 }
 
-void trace_closed_submit(struct machine *m, struct mtrace *t)
+void mach_trace_closed_submit(struct machine *m, struct mtrace *t)
 {
 	/* the next record waits for its think time after this completion */
 	if (!t->have)
@@ -180,7 +180,7 @@ void trace_closed_submit(struct machine *m, struct mtrace *t)
 static void trace_blki_account(struct machine *m, struct mtrace *t, const struct trc_record *rec)
 {
 	const struct trc_blk_interval *b = &rec->u.blki;
-	int vm = trace_vm(m, t, b->vm, rec->line);
+	int vm = mach_trace_vm(m, t, b->vm, rec->line);
 	if (vm < 0)
 		return;
 	if (b->disk >= m->ndisk) {
@@ -211,7 +211,7 @@ static void trace_blki_account(struct machine *m, struct mtrace *t, const struct
 }
 
 /* Run the record read ahead; 1 when the next one is due now (see
- * trace_event). */
+ * mach_trace_event). */
 static int trace_record(struct machine *m, struct mtrace *t)
 {
 	int64_t now = m->q.now_ns;
@@ -219,7 +219,7 @@ static int trace_record(struct machine *m, struct mtrace *t)
 	m->st.trace_records++;
 	if (rec->kind == TRC_PMC) {
 		struct trc_pmc *p = &rec->u.pmc;
-		int vm = trace_vm(m, t, p->vm, rec->line);
+		int vm = mach_trace_vm(m, t, p->vm, rec->line);
 		if (vm < -1)
 			return 0;
 		int cpu = p->cpu;
@@ -235,7 +235,7 @@ static int trace_record(struct machine *m, struct mtrace *t)
 				delta[i] = p->ctr[i] - t->prev_ctr[cpu][i];
 			int64_t span = p->t_ns - t->prev_t[cpu];
 			if (t->mode == SCN_REPLAY_ACCOUNTING)
-				trace_cpu_account(m, t, cpu, vm, span, delta, 1);
+				mach_trace_cpu_account(m, t, cpu, vm, span, delta, 1);
 			else
 				trace_cpu_work(m, t, vm, span, delta);
 		}
@@ -244,7 +244,7 @@ static int trace_record(struct machine *m, struct mtrace *t)
 		memcpy(t->prev_ctr[cpu], p->ctr, sizeof p->ctr);
 	} else if (rec->kind == TRC_PMC_INTERVAL) {
 		struct trc_pmc_interval *p = &rec->u.pmci;
-		int vm = trace_vm(m, t, p->vm, rec->line);
+		int vm = mach_trace_vm(m, t, p->vm, rec->line);
 		if (vm < 0)
 			return 0;
 		int cpu = m->vm[vm].vcpu.cpu;
@@ -252,14 +252,14 @@ static int trace_record(struct machine *m, struct mtrace *t)
 		int64_t span = p->t_ns - m->vm[vm].pmci_prev_ns;
 		m->vm[vm].pmci_prev_ns = p->t_ns;
 		if (t->mode == SCN_REPLAY_ACCOUNTING)
-			trace_cpu_account(m, t, cpu, vm, span, p->delta, 0);
+			mach_trace_cpu_account(m, t, cpu, vm, span, p->delta, 0);
 		else
 			trace_cpu_work(m, t, vm, span, p->delta);
 	} else if (rec->kind == TRC_BLK_INTERVAL) {
 		trace_blki_account(m, t, rec);
 	} else if (rec->kind == TRC_BLK) {
 		struct trc_blk *b = &rec->u.blk;
-		int vm = trace_vm(m, t, b->vm, rec->line);
+		int vm = mach_trace_vm(m, t, b->vm, rec->line);
 		if (vm < 0)
 			return 0;
 		struct mvm *v = &m->vm[vm];
@@ -275,7 +275,7 @@ static int trace_record(struct machine *m, struct mtrace *t)
 			fail(m, JV_EINVAL);
 			return 0;
 		}
-		struct mreq *r = req_get(m);
+		struct mreq *r = mach_req_get(m);
 		if (!r) {
 			fail(m, JV_ENOMEM);
 			return 0;
@@ -296,7 +296,7 @@ static int trace_record(struct machine *m, struct mtrace *t)
 			if (evq_schedule(&m->q, &r->ev, now + r->latency_ns))
 				fail(m, JV_ENOMEM);
 		} else {
-			request_submit(m, r);
+			mach_request_submit(m, r);
 		}
 	}
 	int64_t cur_t = rec->kind == TRC_PMC ? rec->u.pmc.t_ns
@@ -304,14 +304,14 @@ static int trace_record(struct machine *m, struct mtrace *t)
 		: rec->kind == TRC_BLK ? rec->u.blk.t_ns : rec->u.blki.t_ns;
 	int64_t cur_end = rec->kind == TRC_BLK && rec->u.blk.latency_ns >= 0
 		? cur_t + rec->u.blk.latency_ns : cur_t;
-	int rc = trace_read_ahead(m, t, 1);
+	int rc = mach_trace_read_ahead(m, t, 1);
 	if (rc <= 0)
 		return 0;
 	if (t->mode == SCN_REPLAY_CLOSED && t->rec.kind == TRC_BLK) {
 		/* keep the recorded think time: gap after the previous completion */
 		int64_t think = t->rec.u.blk.t_ns - cur_end;
 		t->rec.u.blk.latency_ns = think > 0 ? think : 0;
-		return 0; /* submitted by client_next after the completion */
+		return 0; /* submitted by mach_client_next after the completion */
 	}
 	(void)cur_t;
 	return rc == 2;
@@ -321,13 +321,13 @@ static int trace_record(struct machine *m, struct mtrace *t)
  * queued event, runs at once in this loop: the queue would have popped it
  * next anyway (its key would be the smallest), so the order of events is
  * unchanged and the queue's push and pop are saved per record. */
-void trace_event(struct evq *q, struct evq_event *ev, void *arg)
+void mach_trace_event(struct evq *q, struct evq_event *ev, void *arg)
 {
 	struct machine *m = arg;
 	struct mtrace *t = (struct mtrace *)((char *)ev - offsetof(struct mtrace, ev));
 	(void)q;
 	if (t->fast) {
-		trace_fast_event(m, t);
+		mach_trace_fast_event(m, t);
 		return;
 	}
 	while (trace_record(m, t))
@@ -340,10 +340,10 @@ void trace_event(struct evq *q, struct evq_event *ev, void *arg)
  * with the run going on, is not queued: the clock moves to it and 2 is
  * returned for the caller to run it at once, exactly when the queue would
  * have. */
-int trace_read_ahead(struct machine *m, struct mtrace *t, int run_now)
+int mach_trace_read_ahead(struct machine *m, struct mtrace *t, int run_now)
 {
-	if (!run_now && trace_fast_setup(m, t))
-		return trace_fast_ahead(m, t);
+	if (!run_now && mach_trace_fast_setup(m, t))
+		return mach_trace_fast_ahead(m, t);
 	int rc = trc_next(t->r, &t->rec, m->d);
 	if (rc < 0) {
 		fail(m, rc);

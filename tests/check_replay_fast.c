@@ -1,6 +1,6 @@
 /*
  * check_replay_fast: the fast accounting replay of a `[cpu] pmc_log`
- * (sim/machine_fast.c trace_fast_event: batched records, per-(cpu, vm) sums
+ * (sim/machine_fast.c mach_trace_fast_event: batched records, per-(cpu, vm) sums
  * charged at snapshots) against the record-by-record path
  * (MACHINE_NO_FAST_REPLAY), on random logs in binary and CSV form, over
  * machines that defer the sums to the snapshots and machines that flush
