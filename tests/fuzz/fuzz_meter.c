@@ -19,6 +19,7 @@
 
 #include "calib/daq.h"
 #include "calib/daq_fast.h"
+#include "tests/fuzz/fuzz_tmp.h"
 
 #define FUZZ_OPT_BYTES 2
 #define FUZZ_BUF_SMALL_MAX 64 /* bytes: small read buffers cut lines */
@@ -87,15 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data += FUZZ_OPT_BYTES;
 	size -= FUZZ_OPT_BYTES;
 	char path[] = "/tmp/jv-fuzz-meter-XXXXXX";
-	int fd = mkstemp(path);
-	if (fd < 0)
+	if (fuzz_write_tmp(path, data, size) != 0)
 		return 0;
-	if (size && write(fd, data, size) != (ssize_t)size) {
-		close(fd);
-		unlink(path);
-		return 0;
-	}
-	close(fd);
 	struct cal_meter *ref = NULL;
 	struct jv_diag d0;
 	jv_diag_clear(&d0);

@@ -10,21 +10,15 @@
 #include <unistd.h>
 
 #include "sim/scenario.h"
+#include "tests/fuzz/fuzz_tmp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char path[] = "/tmp/jv-fuzz-scn-XXXXXX";
-	int fd = mkstemp(path);
-	if (fd < 0)
+	if (fuzz_write_tmp(path, data, size) != 0)
 		return 0;
-	if (size && write(fd, data, size) != (ssize_t)size) {
-		close(fd);
-		unlink(path);
-		return 0;
-	}
-	close(fd);
 	struct scn *s = NULL;
 	struct jv_diag d;
 	jv_diag_clear(&d);
