@@ -117,6 +117,35 @@ int mach_trace_fast_setup(struct machine *m, struct mtrace *t)
 	return 1;
 }
 
+/* The weighted-PMC active energy of a cell's sums: the n terms in the
+ * model's order (n a constant in flush_active's cases: the loop unrolls). */
+static inline __attribute__((always_inline)) double
+flush_terms(const double *tw, const int *tsrc, const uint64_t *ctr, const int n)
+{
+	double active_j = 0.0;
+#pragma GCC unroll 16
+	for (int i = 0; i < n; i++)
+		active_j += tw[i] * (double)ctr[tsrc[i]];
+	return active_j;
+}
+
+static double flush_active(const double *tw, const int *tsrc, const uint64_t *ctr, int n)
+{
+	switch (n) {
+	case 0: return 0.0;
+	case 5: return flush_terms(tw, tsrc, ctr, 5);
+	case 6: return flush_terms(tw, tsrc, ctr, 6);
+	case 7: return flush_terms(tw, tsrc, ctr, 7);
+	case 8: return flush_terms(tw, tsrc, ctr, 8);
+	default: {
+		double active_j = 0.0;
+		for (int i = 0; i < n; i++)
+			active_j += tw[i] * (double)ctr[tsrc[i]];
+		return active_j;
+	}
+	}
+}
+
 /* Charge t's cells and clear them. Per cell this is mach_trace_cpu_charge()
  * with its energy_period() (weighted-PMC, which the fast path requires)
  * computed from the cell's sums directly: only the scenario counters the
@@ -149,9 +178,7 @@ static void trace_flush(struct machine *m, struct mtrace *t)
 		int idx = t->dirty[k];
 		struct pmc_cell *c = &t->cells[idx];
 		int cpu = idx / cw, vm = idx % cw - 1;
-		double active_j = 0.0;
-		for (int i = 0; i < n_terms; i++)
-			active_j += tw[i] * (double)c->ctr[tsrc[i]];
+		double active_j = flush_active(tw, tsrc, c->ctr, n_terms);
 		double idle_j = e->tsc_index < 0 ? 0.0
 			: iw * (isrc >= 0 ? (double)c->ctr[isrc] : 0.0);
 		int64_t busy_ns = t->cyc_src >= 0 ? c->busy_ns : c->span_ns;
