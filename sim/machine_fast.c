@@ -58,33 +58,6 @@ typedef uint64_t fast_u64x2 __attribute__((vector_size(16)));
 #define FAST_PREV_LOW 1
 #define FAST_PREV_HIGH 2
 
-/* llround(x) for x >= 0, without the libm call: exact, since the fraction
- * x - trunc(x) of a double is exact. */
-static inline int64_t fast_llround(double x)
-{
-	if (!(x < 9.0e18))
-		return (int64_t)llround(x);
-	int64_t b = (int64_t)x;
-	return b + (x - (double)b >= 0.5);
-}
-
-/* llround(dc / freq_hz * 1e9), the busy time mach_trace_cpu_account computes,
- * without its division on the common path: y = dc * ns_per_cycle (1e9 /
- * freq_hz) is within 2^-51 y of the exact expression x (two roundings
- * each), so both round alike unless a half-integer lies within that
- * distance of y; then, or for y >= 2^47, x is computed as written. */
-static inline int64_t fast_busy_ns(uint64_t dc, double freq_hz, double ns_per_cycle)
-{
-	/* below 2^63 (always in a raw run): the signed conversion, one
-	 * instruction, gives the same double */
-	double d = (int64_t)dc >= 0 ? (double)(int64_t)dc : (double)dc;
-	double y = d * ns_per_cycle;
-	double whole = (double)(int64_t)y, frac = y - whole; /* both exact */
-	if (y < 0x1p47 && fabs(frac - 0.5) > y * 0x1p-48)
-		return (int64_t)whole + (frac > 0.5);
-	return fast_llround(d / freq_hz * 1e9);
-}
-
 /* Whether t takes the fast path; allocates its cells (first read-ahead). */
 int mach_trace_fast_setup(struct machine *m, struct mtrace *t)
 {
@@ -456,7 +429,7 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, const int raw, co
 			t->dirty[t->n_dirty++] = idx;
 		if (cyc_src >= 0 && vm >= 0) {
 			uint64_t dc = trc_ld64(ctr + 8 * cyc_src) - prev[cyc_src];
-			c->busy_ns += fast_busy_ns(dc, freq_hz, ns_per_cycle);
+			c->busy_ns += mach_fast_busy_ns(dc, freq_hz, ns_per_cycle);
 		}
 #ifdef FAST_U64X2
 		/* two counters at a time (SSE2 on x86-64, NEON on arm64) */
