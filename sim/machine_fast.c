@@ -512,12 +512,17 @@ static inline int64_t trace_fast_lim(struct machine *m, int64_t now)
  * CPU replayed it only looks for a stop request, which no record's sums
  * depend on, so it runs here, in the order the queue would run it (re-armed
  * first, as evq_run_until does, then its work), and the run of records
- * goes on. 1 when it ran and the run may go on (*now moved to its time),
- * 0 when the run ends here (another event is next, or a stop request). */
+ * goes on. So does the disk idle tick (mach_tick_event) of a deferred
+ * trace: it charges the disks' idle energy (disk cells, which no record
+ * touches; no driver VM in such a machine) and the sums are not charged
+ * before the next snapshot anyway. 1 when it ran and the run may go on
+ * (*now moved to its time), 0 when the run ends here (another event is
+ * next, or a stop request). */
 static int trace_fast_read_inline(struct machine *m, struct mtrace *t, int64_t *now, int ok)
 {
-	struct evq_event *re = &m->read_ev;
-	if (m->q.stop || !m->q.n || m->q.heap[0] != re || re->period_ns <= 0 ||
+	struct evq_event *re = m->q.n ? m->q.heap[0] : NULL;
+	int tick = re == &m->tick_ev && t->deferred;
+	if (m->q.stop || !re || (re != &m->read_ev && !tick) || re->period_ns <= 0 ||
 	    re->t_ns > m->end_ns || re->t_ns > INT64_MAX - re->period_ns)
 		return 0;
 	const unsigned char *p = t->fb.rec + t->fi * t->fb.rec_b;
@@ -529,6 +534,10 @@ static int trace_fast_read_inline(struct machine *m, struct mtrace *t, int64_t *
 	if (evq_schedule_periodic(&m->q, re, re->t_ns + re->period_ns, re->period_ns))
 		return 0; /* cannot happen (it is queued): the queue runs it */
 	m->st.events++;
+	if (tick) {
+		mach_tick_event(&m->q, re, m);
+		return !m->q.stop;
+	}
 	return !check_interrupt(m);
 }
 
