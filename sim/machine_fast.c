@@ -427,9 +427,16 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, const int raw, co
 		struct pmc_cell *c = &t->cells[idx];
 		if (c->n++ == 0)
 			t->dirty[t->n_dirty++] = idx;
-		if (cyc_src >= 0 && vm >= 0) {
-			uint64_t dc = trc_ld64(ctr + 8 * cyc_src) - prev[cyc_src];
-			c->busy_ns += mach_fast_busy_ns(dc, freq_hz, ns_per_cycle);
+		/* the cell's busy time: from the cycles counter when the trace
+		 * has it (a guest's cell: the hypervisor's has none), else the
+		 * span (trace_flush reads only the one it uses) */
+		if (cyc_src >= 0) {
+			if (vm >= 0) {
+				uint64_t dc = trc_ld64(ctr + 8 * cyc_src) - prev[cyc_src];
+				c->busy_ns += mach_fast_busy_ns(dc, freq_hz, ns_per_cycle);
+			}
+		} else {
+			c->span_ns += at - t->prev_t[cpu];
 		}
 #ifdef FAST_U64X2
 		/* two counters at a time (SSE2 on x86-64, NEON on arm64) */
@@ -467,7 +474,6 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, const int raw, co
 		for (int k = 0; k < n_ctr; k++)
 			c->ctr[k] += d[k];
 #endif
-		c->span_ns += at - t->prev_t[cpu];
 		t->prev_t[cpu] = at;
 	}
 	*now_ns = now;
