@@ -32,7 +32,8 @@
  * due before the next queued event run in one loop with no event queue
  * operation (as mach_trace_event does record by record), and a log read event
  * in between (which does nothing here but look for a stop request) runs
- * inline without ending the run.
+ * inline without ending the run, as does a disk idle tick when the sums
+ * wait for the snapshot (it charges disk cells only).
  *
  * When the sums are flushed: in a machine whose only other events are the
  * log reads (which do nothing when the CPU is replayed), snapshots and disk
