@@ -118,6 +118,7 @@ if [ "$callgrind" = 1 ] && command -v valgrind >/dev/null; then
 	echo "ir_replay_reader=$(ir reader 200000 "$B/bench_replay" -n 200000 --only reader)" >>"$raw"
 	echo "ir_replay_batch=$(ir batch 200000 "$B/bench_replay" -n 200000 --only batch)" >>"$raw"
 	echo "ir_replay=$(ir replay 200000 "$B/bench_replay" -n 200000 --only replay)" >>"$raw"
+	echo "ir_replay_ceiling=$(ir ceiling 200000 "$B/bench_replay" -n 200000 --only ceiling)" >>"$raw"
 	echo "ir_libcsv=$(ir libcsv 100000 "$B/bench_csv" -n 100000 --only libcsv)" >>"$raw"
 	echo "ir_csv_reader=$(ir reader 100000 "$B/bench_csv" -n 100000 --only reader)" >>"$raw"
 	echo "ir_csv_replay=$(ir replay 100000 "$B/bench_csv" -n 100000 --only replay)" >>"$raw"
@@ -162,6 +163,8 @@ for v in 4 64; do
 		"$(ratio "$(kv "v$v.replay_reader_records_per_s")" "$r")" "" ""
 	row "  batch reader alone (records/s)" "$(fmt "$(kv "v$v.replay_batch_reader_records_per_s")")" "" \
 		"$(ratio "$(kv "v$v.replay_batch_reader_records_per_s")" "$r")" "" ""
+	row "  minimal fused loop (ceiling)" "$(fmt "$(kv "v$v.replay_ceiling_records_per_s")")" "" \
+		"$(ratio "$(kv "v$v.replay_ceiling_records_per_s")" "$r")" "" ""
 done
 a=$(kv csv_reader_mb_per_s); l=$(kv csv_libcsv_mb_per_s)
 row "2 native CSV reader (MB/s)" "$(fmt "$a")" "libcsv alone $(fmt "$l")" "$(ratio "$a" "$l")" ">=500 MB/s" \
@@ -191,6 +194,7 @@ if grep -q '^ir_' "$raw"; then
 	row "6 instructions per record: replay" "$(kv ir_replay)" "read loop $(kv ir_read_loop)" "" "" ""
 	row "  bin reader alone" "$(kv ir_replay_reader)" "" "" "" ""
 	row "  bin batch reader alone" "$(kv ir_replay_batch)" "" "" "" ""
+	row "  minimal fused loop (ceiling)" "$(kv ir_replay_ceiling)" "" "" "" ""
 	row "  CSV reader / CSV replay" "$(kv ir_csv_reader) / $(kv ir_csv_replay)" "libcsv $(kv ir_libcsv)" "" "" ""
 	row "  per quantum, N=4 / N=64" "$(kv ir_sim_v4) / $(kv ir_sim_v64)" "" "" "" ""
 	a=$(kv ir_disk_long); s=$(kv ir_disk_short)

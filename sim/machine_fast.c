@@ -32,7 +32,8 @@
  * due before the next queued event run in one loop with no event queue
  * operation (as mach_trace_event does record by record), and a log read event
  * in between (which does nothing here but look for a stop request) runs
- * inline without ending the run.
+ * inline without ending the run, as does a disk idle tick when the sums
+ * wait for the snapshot (it charges disk cells only).
  *
  * When the sums are flushed: in a machine whose only other events are the
  * log reads (which do nothing when the CPU is replayed), snapshots and disk
@@ -57,33 +58,6 @@ typedef uint64_t fast_u64x2 __attribute__((vector_size(16)));
  * previous counters are all below 2^63 (what the raw test assumes) */
 #define FAST_PREV_LOW 1
 #define FAST_PREV_HIGH 2
-
-/* llround(x) for x >= 0, without the libm call: exact, since the fraction
- * x - trunc(x) of a double is exact. */
-static inline int64_t fast_llround(double x)
-{
-	if (!(x < 9.0e18))
-		return (int64_t)llround(x);
-	int64_t b = (int64_t)x;
-	return b + (x - (double)b >= 0.5);
-}
-
-/* llround(dc / freq_hz * 1e9), the busy time mach_trace_cpu_account computes,
- * without its division on the common path: y = dc * ns_per_cycle (1e9 /
- * freq_hz) is within 2^-51 y of the exact expression x (two roundings
- * each), so both round alike unless a half-integer lies within that
- * distance of y; then, or for y >= 2^47, x is computed as written. */
-static inline int64_t fast_busy_ns(uint64_t dc, double freq_hz, double ns_per_cycle)
-{
-	/* below 2^63 (always in a raw run): the signed conversion, one
-	 * instruction, gives the same double */
-	double d = (int64_t)dc >= 0 ? (double)(int64_t)dc : (double)dc;
-	double y = d * ns_per_cycle;
-	double whole = (double)(int64_t)y, frac = y - whole; /* both exact */
-	if (y < 0x1p47 && fabs(frac - 0.5) > y * 0x1p-48)
-		return (int64_t)whole + (frac > 0.5);
-	return fast_llround(d / freq_hz * 1e9);
-}
 
 /* Whether t takes the fast path; allocates its cells (first read-ahead). */
 int mach_trace_fast_setup(struct machine *m, struct mtrace *t)
@@ -115,6 +89,35 @@ int mach_trace_fast_setup(struct machine *m, struct mtrace *t)
 	t->deferred = !other;
 	t->fast = 1;
 	return 1;
+}
+
+/* The weighted-PMC active energy of a cell's sums: the n terms in the
+ * model's order (n a constant in flush_active's cases: the loop unrolls). */
+static inline __attribute__((always_inline)) double
+flush_terms(const double *tw, const int *tsrc, const uint64_t *ctr, const int n)
+{
+	double active_j = 0.0;
+#pragma GCC unroll 16
+	for (int i = 0; i < n; i++)
+		active_j += tw[i] * (double)ctr[tsrc[i]];
+	return active_j;
+}
+
+static double flush_active(const double *tw, const int *tsrc, const uint64_t *ctr, int n)
+{
+	switch (n) {
+	case 0: return 0.0;
+	case 5: return flush_terms(tw, tsrc, ctr, 5);
+	case 6: return flush_terms(tw, tsrc, ctr, 6);
+	case 7: return flush_terms(tw, tsrc, ctr, 7);
+	case 8: return flush_terms(tw, tsrc, ctr, 8);
+	default: {
+		double active_j = 0.0;
+		for (int i = 0; i < n; i++)
+			active_j += tw[i] * (double)ctr[tsrc[i]];
+		return active_j;
+	}
+	}
 }
 
 /* Charge t's cells and clear them. Per cell this is mach_trace_cpu_charge()
@@ -149,9 +152,7 @@ static void trace_flush(struct machine *m, struct mtrace *t)
 		int idx = t->dirty[k];
 		struct pmc_cell *c = &t->cells[idx];
 		int cpu = idx / cw, vm = idx % cw - 1;
-		double active_j = 0.0;
-		for (int i = 0; i < n_terms; i++)
-			active_j += tw[i] * (double)c->ctr[tsrc[i]];
+		double active_j = flush_active(tw, tsrc, c->ctr, n_terms);
 		double idle_j = e->tsc_index < 0 ? 0.0
 			: iw * (isrc >= 0 ? (double)c->ctr[isrc] : 0.0);
 		int64_t busy_ns = t->cyc_src >= 0 ? c->busy_ns : c->span_ns;
@@ -427,9 +428,16 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, const int raw, co
 		struct pmc_cell *c = &t->cells[idx];
 		if (c->n++ == 0)
 			t->dirty[t->n_dirty++] = idx;
-		if (cyc_src >= 0 && vm >= 0) {
-			uint64_t dc = trc_ld64(ctr + 8 * cyc_src) - prev[cyc_src];
-			c->busy_ns += fast_busy_ns(dc, freq_hz, ns_per_cycle);
+		/* the cell's busy time: from the cycles counter when the trace
+		 * has it (a guest's cell: the hypervisor's has none), else the
+		 * span (trace_flush reads only the one it uses) */
+		if (cyc_src >= 0) {
+			if (vm >= 0) {
+				uint64_t dc = trc_ld64(ctr + 8 * cyc_src) - prev[cyc_src];
+				c->busy_ns += mach_fast_busy_ns(dc, freq_hz, ns_per_cycle);
+			}
+		} else {
+			c->span_ns += at - t->prev_t[cpu];
 		}
 #ifdef FAST_U64X2
 		/* two counters at a time (SSE2 on x86-64, NEON on arm64) */
@@ -467,7 +475,6 @@ fast_run(struct machine *m, struct mtrace *t, const int n_ctr, const int raw, co
 		for (int k = 0; k < n_ctr; k++)
 			c->ctr[k] += d[k];
 #endif
-		c->span_ns += at - t->prev_t[cpu];
 		t->prev_t[cpu] = at;
 	}
 	*now_ns = now;
@@ -512,12 +519,17 @@ static inline int64_t trace_fast_lim(struct machine *m, int64_t now)
  * CPU replayed it only looks for a stop request, which no record's sums
  * depend on, so it runs here, in the order the queue would run it (re-armed
  * first, as evq_run_until does, then its work), and the run of records
- * goes on. 1 when it ran and the run may go on (*now moved to its time),
- * 0 when the run ends here (another event is next, or a stop request). */
+ * goes on. So does the disk idle tick (mach_tick_event) of a deferred
+ * trace: it charges the disks' idle energy (disk cells, which no record
+ * touches; no driver VM in such a machine) and the sums are not charged
+ * before the next snapshot anyway. 1 when it ran and the run may go on
+ * (*now moved to its time), 0 when the run ends here (another event is
+ * next, or a stop request). */
 static int trace_fast_read_inline(struct machine *m, struct mtrace *t, int64_t *now, int ok)
 {
-	struct evq_event *re = &m->read_ev;
-	if (m->q.stop || !m->q.n || m->q.heap[0] != re || re->period_ns <= 0 ||
+	struct evq_event *re = m->q.n ? m->q.heap[0] : NULL;
+	int tick = re == &m->tick_ev && t->deferred;
+	if (m->q.stop || !re || (re != &m->read_ev && !tick) || re->period_ns <= 0 ||
 	    re->t_ns > m->end_ns || re->t_ns > INT64_MAX - re->period_ns)
 		return 0;
 	const unsigned char *p = t->fb.rec + t->fi * t->fb.rec_b;
@@ -529,6 +541,10 @@ static int trace_fast_read_inline(struct machine *m, struct mtrace *t, int64_t *
 	if (evq_schedule_periodic(&m->q, re, re->t_ns + re->period_ns, re->period_ns))
 		return 0; /* cannot happen (it is queued): the queue runs it */
 	m->st.events++;
+	if (tick) {
+		mach_tick_event(&m->q, re, m);
+		return !m->q.stop;
+	}
 	return !check_interrupt(m);
 }
 

@@ -206,6 +206,49 @@ struct pmc_cell {
 	uint64_t n;
 };
 
+/* llround(x) for x >= 0, without the libm call: exact, since the fraction
+ * x - trunc(x) of a double is exact. */
+static inline int64_t mach_fast_llround(double x)
+{
+	if (!(x < 9.0e18))
+		return (int64_t)llround(x);
+	int64_t b = (int64_t)x;
+	return b + (x - (double)b >= 0.5);
+}
+
+/* the fast replay's busy-time bounds: y (1 +- 2^-46) */
+#define MACH_FAST_BUSY_UP (1.0 + 0x1p-46)
+#define MACH_FAST_BUSY_DOWN (1.0 - 0x1p-46)
+
+/* llround(D), D = (double)dc / freq_hz * 1e9, the busy time
+ * mach_trace_cpu_account computes, without its division on the common
+ * path (machine_fast.c; tests/check_replay_fast.c compares the two on
+ * random and edge inputs). y = d * ns_per_cycle (d = (double)dc,
+ * ns_per_cycle = 1e9 / freq_hz) and D are each d * 1e9 / freq_hz with two
+ * roundings of relative error 2^-53 each, so |D - y| <= 2^-51 y. For
+ * y < 2^47: a = fl(fl(y UP) + 0.5) and b = fl(fl(y DOWN) + 0.5) bound
+ * D + 0.5 strictly when y >= 1/4 (the products are y (1 +- 2^-46) within
+ * 2^-53 relative, the additions err by at most 2^-53 (y + 1.5) < 2^-50 y,
+ * and the margin to D + 0.5 is at least y (2^-46 - 2^-51 - 2^-53)), so
+ * trunc(a) == trunc(b) == r gives r <= b < D + 0.5 < a < r + 1: llround(D)
+ * (halves away from zero, D >= 0) is r. For y < 1/4, D < 1/2 and a < 1:
+ * both are 0. Otherwise (a half-integer too close, or y >= 2^47) D is
+ * computed as written. */
+static inline int64_t mach_fast_busy_ns(uint64_t dc, double freq_hz, double ns_per_cycle)
+{
+	/* below 2^63 (always in a raw run): the signed conversion, one
+	 * instruction, gives the same double */
+	double d = (int64_t)dc >= 0 ? (double)(int64_t)dc : (double)dc;
+	double y = d * ns_per_cycle;
+	if (y < 0x1p47) {
+		int64_t hi = (int64_t)(y * MACH_FAST_BUSY_UP + 0.5);
+		int64_t lo = (int64_t)(y * MACH_FAST_BUSY_DOWN + 0.5);
+		if (hi == lo)
+			return hi;
+	}
+	return mach_fast_llround(d / freq_hz * 1e9);
+}
+
 /* A resource container of a guest (paper §3.4). */
 struct mcont {
 	int idx;                  /* scenario container index */

@@ -7,9 +7,15 @@
  * them after every run of records (a driver VM, a CPU limit, a second
  * trace): every ledger cell of every interval within 1e-9 relative, CPU
  * times to the nanosecond, the same statistics and conservation, and the
- * same diagnostics for bad records.
+ * same diagnostics for bad records; and the replay's busy time without a
+ * division (mach_fast_busy_ns) against the division it replaces on random
+ * and edge inputs (counts near every rounding boundary).
  */
 #define _XOPEN_SOURCE 700 /* nftw (check_tmpdir.h) */
+
+/* the machine's private header (mach_fast_busy_ns) before check.h, whose
+ * fail() macro would rename the header's fail() */
+#include "sim/machine_int.h"
 
 #include <check.h>
 #include <math.h>
@@ -507,6 +513,63 @@ START_TEST(fast_errors_mid_run)
 }
 END_TEST
 
+/* the busy time mach_trace_cpu_account computes for a cycles advance dc */
+static int64_t busy_by_division(uint64_t dc, double freq_hz)
+{
+	return (int64_t)llround((double)dc / freq_hz * 1e9);
+}
+
+/* one busy-time case: 1 when mach_fast_busy_ns disagrees */
+static int busy_bad(uint64_t dc, double f, uint64_t *shown)
+{
+	int64_t want = busy_by_division(dc, f), got = mach_fast_busy_ns(dc, f, 1e9 / f);
+	if (got == want)
+		return 0;
+	if ((*shown)++ < 5)
+		fprintf(stderr, "busy: dc %" PRIu64 " freq %.17g: %" PRId64 " want %" PRId64 "\n",
+			dc, f, got, want);
+	return 1;
+}
+
+START_TEST(fast_busy_ns_exact)
+{
+	static const double freqs[] = {1e9,	 2e9,	   2.4e9,	 2.5e9,	      3e9,
+				       3.3e9,	 1.7e9 + 1, 999999937.0, 2.5e6,	      7.3e9,
+				       1.0,	 3.0,	   123456789.123, 4.7e12,     1e15};
+	uint64_t bad = 0, shown = 0, cases = 0;
+	rnd_state = 99;
+	for (size_t fi = 0; fi < sizeof freqs / sizeof freqs[0] + 40; fi++) {
+		/* the listed frequencies, then random ones from 1 MHz to 10 GHz */
+		double f = fi < sizeof freqs / sizeof freqs[0]
+				   ? freqs[fi]
+				   : 1e6 * pow(1e4, (double)rnd() / 2147483648.0) + (double)(rnd() % 1000);
+		for (uint64_t dc = 0; dc < 4096; dc++, cases++)
+			bad += busy_bad(dc, f, &shown);
+		for (int k = 0; k < 20000; k++) {
+			/* near a half-integer of busy time: ns + 0.5 back to cycles */
+			double ns = (double)(rnd() << (rnd() % 30)) + 0.5;
+			double c = ns * f / 1e9;
+			if (!(c < 0x1p64 && c >= 0))
+				continue;
+			uint64_t c0 = (uint64_t)c;
+			for (uint64_t j = 0; j < 5; j++, cases++)
+				if (c0 + j >= 2)
+					bad += busy_bad(c0 + j - 2, f, &shown);
+			/* any size: random bits, a random width */
+			uint64_t r = (rnd() << 31 ^ rnd()) << 33 ^ (rnd() << 2 ^ rnd());
+			bad += busy_bad(r >> (rnd() % 64), f, &shown);
+			cases++;
+		}
+		static const uint64_t edge[] = {UINT64_MAX, UINT64_MAX - 1, (uint64_t)1 << 63,
+						((uint64_t)1 << 63) - 1, (uint64_t)1 << 53,
+						((uint64_t)1 << 53) + 1, (uint64_t)1 << 47};
+		for (size_t e = 0; e < sizeof edge / sizeof edge[0]; e++, cases++)
+			bad += busy_bad(edge[e], f, &shown);
+	}
+	ck_assert_msg(bad == 0, "%" PRIu64 " of %" PRIu64 " busy times differ", bad, cases);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("replay_fast");
@@ -517,6 +580,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, fast_equals_general_flushed);
 	tcase_add_test(tc, fast_errors_same);
 	tcase_add_test(tc, fast_errors_mid_run);
+	tcase_add_test(tc, fast_busy_ns_exact);
 	suite_add_tcase(s, tc);
 	return s;
 }
