@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "traces/trc.h"
+#include "tests/fuzz/fuzz_tmp.h"
 
 #ifndef FUZZ_FORMAT
 #define FUZZ_FORMAT "auto"
@@ -110,17 +111,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char path[] = "/tmp/jv-fuzz-XXXXXX";
-	int fd = mkstemp(path);
-	if (fd < 0)
+	if (fuzz_write_tmp(path, data, size) != 0)
 		return 0;
-	size_t off = 0;
-	while (off < size) {
-		ssize_t w = write(fd, data + off, size - off);
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	close(fd);
 	struct trc_reader *r = NULL;
 	struct jv_diag d;
 	jv_diag_clear(&d);
