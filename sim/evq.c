@@ -356,10 +356,22 @@ uint64_t evq_run_until(struct evq *q, int64_t until_ns)
 	uint64_t ran = 0;
 
 	while (!q->stop && q->n && q->heap[0]->t_ns <= until_ns) {
-		struct evq_event *ev = evq_pop(q);
+		struct evq_event *ev = q->heap[0];
 
-		if (ev->period_ns > 0)
-			evq_rearm(q, ev);
+		if (ev->period_ns > 0 && ev->t_ns <= INT64_MAX - ev->period_ns) {
+			/* pop and re-arm in one step: the root takes its next
+			 * time and a new seq and sifts down (the same queued
+			 * set and keys as evq_pop + evq_rearm, so the same
+			 * order of events) */
+			q->now_ns = ev->t_ns;
+			ev->t_ns += ev->period_ns;
+			ev->seq = q->next_seq++;
+			evq_sift_down(q, 0, ev);
+		} else {
+			evq_pop(q);
+			if (ev->period_ns > 0)
+				evq_rearm(q, ev);
+		}
 		assert(ev->cb && "evq_run_until: event without callback");
 		if (ev->cb)
 			ev->cb(q, ev, ev->arg);

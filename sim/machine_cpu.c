@@ -157,7 +157,8 @@ void mach_acct_cpu_idle(struct machine *m, struct mcpu *c, double idle_j)
 /* ---------------------------------------------------------------------- */
 /* CPUs                                                                    */
 
-static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now);
+static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now,
+			 struct seg_cache *fused);
 
 /* The counter advances ev of a segment of sec seconds (ticks TSC ticks)
  * of work w (NULL: halted) and their energy under the weighted-PMC weights
@@ -301,7 +302,28 @@ static void cpu_advance_seg(struct machine *m, struct mcpu *c, int64_t now)
  * cached, right after a record, with no power sink, virtual PMCs or driver
  * routing in play (m->cpu_fast). The same updates as cpu_advance_seg; 0
  * when the case does not apply (then nothing changed). */
+static inline int cpu_advance_fast_q(struct machine *m, struct mcpu *c, int64_t now,
+				     int defer_pend);
+
 static inline int cpu_advance_fast(struct machine *m, struct mcpu *c, int64_t now)
+{
+	return cpu_advance_fast_q(m, c, now, 0);
+}
+
+/* The log holds just the cached segment sc since the record (pend_virtual):
+ * what cpu_advance_fast notes, and mach_cpu_event notes late (below). */
+static inline void pend_note_one(struct mcpu *c, struct seg_cache *sc)
+{
+	c->pend_virtual = 1;
+	c->pend_segs = 1;
+	c->pend_sc = sc;
+}
+
+/* cpu_advance_fast; with defer_pend the caller notes the pend fields
+ * itself (pend_note_one with the vCPU's cache) unless a record of just
+ * this segment follows at once (cpu_record_fused). */
+static inline int cpu_advance_fast_q(struct machine *m, struct mcpu *c, int64_t now,
+				     int defer_pend)
 {
 	struct vcpu *v = c->cur;
 	struct work *w = v ? v->head : NULL;
@@ -316,9 +338,8 @@ static inline int cpu_advance_fast(struct machine *m, struct mcpu *c, int64_t no
 	struct mvm *owner = &m->vm[v->vm];
 	if (!owner->truth_cell)
 		return 0;
-	c->pend_virtual = 1;
-	c->pend_segs = 1;
-	c->pend_sc = sc;
+	if (!defer_pend)
+		pend_note_one(c, sc);
 	double idle_j = sc->idle_j, active_j = sc->active_j;
 	ledger_meter(m->truth, dev_cpu(c->idx), idle_j + active_j);
 	idle_split_add_idle(c->split_truth, idle_j);
@@ -346,6 +367,9 @@ inline void mach_cpu_advance(struct machine *m, struct mcpu *c, int64_t now)
  * a guest, whose account energies are known, accounted right after it
  * (m->cpu_fast). The same updates as mach_cpu_record; 0 when the case does not
  * apply (then nothing changed). */
+static inline void cpu_record_one(struct machine *m, struct mcpu *c, int64_t now,
+				  const struct seg_cache *one, struct mvm *v);
+
 static inline int cpu_record_fast(struct machine *m, struct mcpu *c, int64_t now)
 {
 	/* pend_virtual: one cached segment since the record, which ended at
@@ -358,9 +382,38 @@ static inline int cpu_record_fast(struct machine *m, struct mcpu *c, int64_t now
 	if (!v->acct_cell)
 		return 0;
 	assert(c->pend_segs == 1 && now > c->rec_start_ns && !v->is_driver);
-	double idle_j = one->acct_idle_j, active_j = one->acct_active_j;
 	c->pend_virtual = 0;
 	c->pend_segs = 0;
+	cpu_record_one(m, c, now, one, v);
+	return 1;
+}
+
+/* cpu_record_fast right after cpu_advance_fast_q(..., defer_pend = 1)
+ * advanced CPU c to now by the cached segment sc of its running guest (no
+ * record since: rec_vm is that guest, c->cur unchanged), with the pend
+ * fields not yet noted: they would be noted and cleared again, so only
+ * pend_sc is set (as the pair leaves it). 0 when the account energies are
+ * not cached (then the caller notes the pend fields and records the
+ * general way). */
+static inline int cpu_record_fused(struct machine *m, struct mcpu *c, int64_t now,
+				   struct seg_cache *sc)
+{
+	struct mvm *v = &m->vm[c->rec_vm];
+	if (!sc->acct_valid || !v->acct_cell)
+		return 0;
+	assert(c->pend_segs == 0 && !c->pend_virtual && now == c->seg_start_ns &&
+	       now > c->rec_start_ns && !v->is_driver && c->cur && c->cur->vm == c->rec_vm);
+	c->pend_sc = sc;
+	cpu_record_one(m, c, now, sc, v);
+	return 1;
+}
+
+/* The accounting of a record of the one cached segment 'one' of guest v
+ * (cpu_record_fast, cpu_record_fused): the same updates as mach_cpu_record. */
+static inline void cpu_record_one(struct machine *m, struct mcpu *c, int64_t now,
+				  const struct seg_cache *one, struct mvm *v)
+{
+	double idle_j = one->acct_idle_j, active_j = one->acct_active_j;
 	ledger_meter(m->acct, dev_cpu(c->idx), idle_j + active_j);
 	idle_split_add_idle(c->split_acct, idle_j);
 	idle_split_add_use(c->split_acct, c->rec_vm, now - c->rec_start_ns, active_j);
@@ -372,11 +425,24 @@ static inline int cpu_record_fast(struct machine *m, struct mcpu *c, int64_t now
 	c->rec_start_ns = now;
 	c->rec_vm = c->cur ? c->cur->vm : -1;
 	m->st.pmc_records++;
-	return 1;
 }
 
-/* Log one PMC record for the period since the last one and account it. */
+static void cpu_record_seg(struct machine *m, struct mcpu *c, int64_t now);
+
+/* Log one PMC record for the period since the last one and account it.
+ * The periodic callers (the log read, the snapshot) come at a quantum's
+ * end of a cached segment, just before the CPU's own event: the fast
+ * segment and record apply there as in mach_cpu_event. */
 void mach_cpu_record(struct machine *m, struct mcpu *c, int64_t now)
+{
+	if (now > c->seg_start_ns && !cpu_advance_fast(m, c, now))
+		cpu_advance_seg(m, c, now);
+	if (!cpu_record_fast(m, c, now))
+		cpu_record_seg(m, c, now);
+}
+
+/* mach_cpu_record's general case. */
+static void cpu_record_seg(struct machine *m, struct mcpu *c, int64_t now)
 {
 	if (now > c->seg_start_ns)
 		cpu_advance_seg(m, c, now);
@@ -485,11 +551,23 @@ void mach_cpu_event(struct evq *q, struct evq_event *ev, void *arg)
 	struct mcpu *c = (struct mcpu *)((char *)ev - offsetof(struct mcpu, ev));
 	int64_t now = q->now_ns;
 	for (;;) {
-		if (now > c->seg_start_ns && !cpu_advance_fast(m, c, now))
-			cpu_advance_seg(m, c, now); /* pend may stay virtual */
-		if (c->cur)
+		/* fused: the running guest's cached segment was accounted with
+		 * its pend fields left to cpu_dispatch (a record of it at once
+		 * then needs none of them) */
+		struct seg_cache *fused = NULL;
+		if (now > c->seg_start_ns) {
+			if (cpu_advance_fast_q(m, c, now, 1))
+				fused = &c->cur->sc;
+			else
+				cpu_advance_seg(m, c, now); /* pend may stay virtual */
+		}
+		if (c->cur && c->cur->head && c->cur->head->remaining_ns <= 0) {
+			if (fused) /* the done handlers may read the log */
+				pend_note_one(c, fused);
+			fused = NULL;
 			vcpu_reap(m, c->cur);
-		cpu_dispatch(m, c, now);
+		}
+		cpu_dispatch(m, c, now, fused);
 		int64_t t = cpu_next_ns(c, now);
 		if (t < 0) {
 			evq_cancel(q, &c->ev);
@@ -516,13 +594,17 @@ void mach_rq_enqueue(struct machine *m, struct mcpu *c, struct sched_entity *se)
  * picks among the runnable vCPUs and, while CPU limits are in force, the
  * idle vCPU; a change of vCPU is a context switch and logs a PMC record.
  * The caller schedules the CPU's next decision point (cpu_next_ns). */
-static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now)
+static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now,
+			 struct seg_cache *fused)
 {
 	struct vcpu *prev = c->cur;
 	int prev_idle = c->idle_running;
 	int prev_runnable = prev && prev->head;
-	if ((prev_runnable || prev_idle) && now < c->slice_end_ns)
+	if ((prev_runnable || prev_idle) && now < c->slice_end_ns) {
+		if (fused)
+			pend_note_one(c, fused);
 		return;
+	}
 	const struct sched_ops *ops = c->rq.ops;
 	struct sched_entity *se;
 	if (prev_runnable || (prev_idle && c->idle_active)) {
@@ -542,14 +624,23 @@ static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now)
 		? (struct vcpu *)((char *)se - offsetof(struct vcpu, se)) : NULL;
 	int next_idle = se && se->id < 0;
 	if (next != prev || next_idle != prev_idle) {
-		if (!cpu_record_fast(m, c, now))
-			mach_cpu_record(m, c, now); /* context switch: log the PMC record */
+		/* context switch: log the PMC record */
+		if (fused) {
+			if (!cpu_record_fused(m, c, now, fused)) {
+				pend_note_one(c, fused);
+				cpu_record_seg(m, c, now);
+			}
+		} else if (!cpu_record_fast(m, c, now)) {
+			cpu_record_seg(m, c, now);
+		}
 		if (prev)
 			prev->running = 0;
 		c->cur = next;
 		if (next)
 			next->running = 1;
 		c->rec_vm = next ? next->vm : -1;
+	} else if (fused) {
+		pend_note_one(c, fused);
 	}
 	c->idle_running = next_idle;
 	if (se) {
