@@ -89,4 +89,19 @@ static inline int evq_claim(struct evq *q, int64_t t_ns, int64_t until_ns)
 	return 1;
 }
 
+/* The latest t_ns at which evq_claim(q, t_ns, until_ns) would succeed now
+ * for any t_ns from now_ns on (INT64_MIN: none): until_ns, or just before
+ * the earliest queued event. It holds while the queue is unchanged (no
+ * event scheduled, cancelled or popped, no stop), so an owner that knows
+ * nothing touched the queue may claim t_ns in [now_ns, limit] by setting
+ * now_ns = t_ns itself, as evq_claim would. */
+static inline int64_t evq_claim_limit(const struct evq *q, int64_t until_ns)
+{
+	if (q->stop)
+		return INT64_MIN;
+	if (q->n && q->heap[0]->t_ns <= until_ns)
+		return q->heap[0]->t_ns - 1;
+	return until_ns;
+}
+
 #endif

@@ -157,8 +157,8 @@ void mach_acct_cpu_idle(struct machine *m, struct mcpu *c, double idle_j)
 /* ---------------------------------------------------------------------- */
 /* CPUs                                                                    */
 
-static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now,
-			 struct seg_cache *fused);
+static int cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now,
+			struct seg_cache *fused);
 
 /* The counter advances ev of a segment of sec seconds (ticks TSC ticks)
  * of work w (NULL: halted) and their energy under the weighted-PMC weights
@@ -550,6 +550,9 @@ void mach_cpu_event(struct evq *q, struct evq_event *ev, void *arg)
 	struct machine *m = arg;
 	struct mcpu *c = (struct mcpu *)((char *)ev - offsetof(struct mcpu, ev));
 	int64_t now = q->now_ns;
+	/* after a claim, the last time a next quantum may be claimed at while
+	 * only fused quanta ran (they touch no event: evq_claim_limit) */
+	int64_t claim_lim = INT64_MIN;
 	for (;;) {
 		/* fused: the running guest's cached segment was accounted with
 		 * its pend fields left to cpu_dispatch (a record of it at once
@@ -567,16 +570,26 @@ void mach_cpu_event(struct evq *q, struct evq_event *ev, void *arg)
 			fused = NULL;
 			vcpu_reap(m, c->cur);
 		}
-		cpu_dispatch(m, c, now, fused);
+		int pure = cpu_dispatch(m, c, now, fused) && fused;
 		int64_t t = cpu_next_ns(c, now);
-		if (t < 0) {
-			evq_cancel(q, &c->ev);
-			return;
-		}
-		if (evq_is_queued(&c->ev) || !evq_claim(q, t, m->end_ns)) {
-			if (evq_schedule(q, &c->ev, t))
-				fail(m, JV_ENOMEM);
-			return;
+		if (pure && t <= claim_lim) {
+			/* nothing but a fused quantum ran since the last claim
+			 * (no event scheduled, no stop, c->ev not queued), and
+			 * t >= now = q->now_ns: evq_claim would succeed */
+			assert(t >= 0 && !evq_is_queued(&c->ev) &&
+			       evq_claim_limit(q, m->end_ns) == claim_lim);
+			q->now_ns = t;
+		} else {
+			if (t < 0) {
+				evq_cancel(q, &c->ev);
+				return;
+			}
+			if (evq_is_queued(&c->ev) || !evq_claim(q, t, m->end_ns)) {
+				if (evq_schedule(q, &c->ev, t))
+					fail(m, JV_ENOMEM);
+				return;
+			}
+			claim_lim = evq_claim_limit(q, m->end_ns);
 		}
 		m->st.events++; /* it counts as the event it would have been */
 		now = t;
@@ -593,17 +606,21 @@ void mach_rq_enqueue(struct machine *m, struct mcpu *c, struct sched_entity *se)
  * blocked, or the CPU was halted and work arrived. The scheduler class
  * picks among the runnable vCPUs and, while CPU limits are in force, the
  * idle vCPU; a change of vCPU is a context switch and logs a PMC record.
- * The caller schedules the CPU's next decision point (cpu_next_ns). */
-static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now,
-			 struct seg_cache *fused)
+ * The caller schedules the CPU's next decision point (cpu_next_ns).
+ * fused: see mach_cpu_event (the pend fields are noted here unless a
+ * fused record consumes them). Returns 0 when a general record ran (its
+ * accounting may reach code that touches events), else 1. */
+static int cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now,
+			struct seg_cache *fused)
 {
+	int pure = 1;
 	struct vcpu *prev = c->cur;
 	int prev_idle = c->idle_running;
 	int prev_runnable = prev && prev->head;
 	if ((prev_runnable || prev_idle) && now < c->slice_end_ns) {
 		if (fused)
 			pend_note_one(c, fused);
-		return;
+		return 1;
 	}
 	const struct sched_ops *ops = c->rq.ops;
 	struct sched_entity *se;
@@ -629,9 +646,11 @@ static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now,
 			if (!cpu_record_fused(m, c, now, fused)) {
 				pend_note_one(c, fused);
 				cpu_record_seg(m, c, now);
+				pure = 0;
 			}
 		} else if (!cpu_record_fast(m, c, now)) {
 			cpu_record_seg(m, c, now);
+			pure = 0;
 		}
 		if (prev)
 			prev->running = 0;
@@ -647,6 +666,7 @@ static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now,
 		c->slice_end_ns = now + m->quantum_ns;
 		c->run_start_ns = now;
 	}
+	return pure;
 }
 
 /* Append work to a vCPU; wakes it if it was idle. */
