@@ -540,6 +540,44 @@ static void vcpu_reap(struct machine *m, struct vcpu *v)
 	}
 }
 
+/* Claim CPU c's next decision point t (evq_claim: 1, the caller runs it
+ * now) or schedule c's event at t (0). The queue would pop every event
+ * before (t, the seq c's event would get now) first; when such an event
+ * is periodic (the log read, the snapshot, the manager, the disk tick) and
+ * the earliest, it runs here instead (evq_run_root: re-armed, then its
+ * callback, as evq_run_until would), c's seq reserved at the first one so
+ * that events its callback schedules at t still come after c's; then the
+ * claim is tried again. The order of events is unchanged, without a push
+ * and pop of c's event around each periodic one. A callback that moves
+ * c's event (work arriving) leaves it where it put it. */
+static int cpu_claim(struct machine *m, struct mcpu *c, int64_t t)
+{
+	struct evq *q = &m->q;
+	uint64_t seq = 0;
+	int have_seq = 0;
+	if (!evq_is_queued(&c->ev)) {
+		for (;;) {
+			if (evq_claim(q, t, m->end_ns))
+				return 1;
+			const struct evq_event *r = q->n ? q->heap[0] : NULL;
+			if (q->stop || t > m->end_ns || !r || r->period_ns <= 0 || r->t_ns > t ||
+			    (have_seq && r->t_ns == t && r->seq > seq))
+				break;
+			if (!have_seq) {
+				seq = evq_reserve_seq(q);
+				have_seq = 1;
+			}
+			evq_run_root(q);
+			m->st.events++;
+			if (evq_is_queued(&c->ev))
+				return 0; /* a callback moved it */
+		}
+	}
+	if (have_seq ? evq_schedule_seq(q, &c->ev, t, seq) : evq_schedule(q, &c->ev, t))
+		fail(m, JV_ENOMEM);
+	return 0;
+}
+
 /* A CPU's decision point. The next one, when it is due before every
  * queued event, runs at once in this loop (evq_claim): the queue would
  * have popped it next, so the order of events is unchanged, and a CPU
@@ -584,11 +622,8 @@ void mach_cpu_event(struct evq *q, struct evq_event *ev, void *arg)
 				evq_cancel(q, &c->ev);
 				return;
 			}
-			if (evq_is_queued(&c->ev) || !evq_claim(q, t, m->end_ns)) {
-				if (evq_schedule(q, &c->ev, t))
-					fail(m, JV_ENOMEM);
+			if (!cpu_claim(m, c, t))
 				return;
-			}
 			claim_lim = evq_claim_limit(q, m->end_ns);
 		}
 		m->st.events++; /* it counts as the event it would have been */
