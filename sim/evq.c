@@ -182,6 +182,27 @@ static void evq_remove_root(struct evq *q)
 	evq_sift_up(q, idx, last);
 }
 
+/* The root, given a later key, moved to its place (Floyd, as
+ * evq_remove_root): a re-armed periodic event belongs near the bottom. */
+static void evq_replace_root(struct evq *q, struct evq_event *ev)
+{
+	struct evq_event **heap = q->heap;
+	uint32_t n = q->n;
+	uint32_t idx = 0;
+
+	for (;;) {
+		uint64_t child = 2 * (uint64_t)idx + 1;
+
+		if (child >= n)
+			break;
+		if (child + 1 < n && evq_before(heap[child + 1], heap[child]))
+			child++;
+		evq_put(heap, idx, heap[child]);
+		idx = (uint32_t)child;
+	}
+	evq_sift_up(q, idx, ev);
+}
+
 /* Remove the queued event at idx from the heap. */
 static void evq_remove_at(struct evq *q, uint32_t idx)
 {
@@ -394,12 +415,12 @@ void evq_run_root(struct evq *q)
 	assert(q->n > 0);
 	if (ev->period_ns > 0 && ev->t_ns <= INT64_MAX - ev->period_ns) {
 		/* pop and re-arm in one step: the root takes its next time
-		 * and a new seq and sifts down (the same queued set and keys
+		 * and a new seq and moves down (the same queued set and keys
 		 * as evq_pop + evq_rearm, so the same order of events) */
 		q->now_ns = ev->t_ns;
 		ev->t_ns += ev->period_ns;
 		ev->seq = q->next_seq++;
-		evq_sift_down(q, 0, ev);
+		evq_replace_root(q, ev);
 	} else {
 		evq_pop(q);
 		if (ev->period_ns > 0)

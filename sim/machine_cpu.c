@@ -233,6 +233,7 @@ static void cpu_advance_seg(struct machine *m, struct mcpu *c, int64_t now)
 				memcpy(sc->ev, ev, sizeof ev);
 				sc->idle_j = idle_j;
 				sc->active_j = active_j;
+				sc->active_nz = active_j != 0.0;
 				sc->rates = r;
 				sc->dt = dt;
 				sc->work = w != NULL;
@@ -344,7 +345,7 @@ static inline int cpu_advance_fast_q(struct machine *m, struct mcpu *c, int64_t 
 	ledger_meter(m->truth, dev_cpu(c->idx), idle_j + active_j);
 	idle_split_add_idle(c->split_truth, idle_j);
 	idle_split_add_use(c->split_truth, v->vm, dt, active_j);
-	if (active_j != 0.0)
+	if (sc->active_nz) /* active_j != 0.0 */
 		*owner->truth_cell += active_j;
 	owner->st.cpu_ns += dt;
 	if (w->remaining_ns != WORK_FOREVER)
@@ -417,7 +418,7 @@ static inline void cpu_record_one(struct machine *m, struct mcpu *c, int64_t now
 	ledger_meter(m->acct, dev_cpu(c->idx), idle_j + active_j);
 	idle_split_add_idle(c->split_acct, idle_j);
 	idle_split_add_use(c->split_acct, c->rec_vm, now - c->rec_start_ns, active_j);
-	if (active_j != 0.0) {
+	if (one->acct_active_nz) { /* active_j != 0.0 */
 		v->st.hv_cpu_active_j += active_j;
 		*v->acct_cell += active_j;
 		v->meas_cpu_j += active_j;
@@ -475,6 +476,7 @@ static void cpu_record_seg(struct machine *m, struct mcpu *c, int64_t now)
 		if (one) {
 			one->acct_idle_j = idle_j;
 			one->acct_active_j = active_j;
+			one->acct_active_nz = active_j != 0.0;
 			one->acct_valid = 1;
 		}
 	} else {
