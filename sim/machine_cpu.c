@@ -9,6 +9,14 @@
  * this file, so its callers and callees inline into each other (see
  * "Cost per quantum" in sim/machine.c).
  *
+ * The CPU's loop (mach_cpu_event) runs quantum after quantum while the
+ * next is due before every queued event: a quantum end of a cached guest
+ * segment that switches vCPU records that segment at once (fused: the
+ * PMC log's pend fields are never noted), and after such a quantum the
+ * next is claimed against the queue's claim limit kept since the last
+ * claim; a periodic event due first runs inside the loop (cpu_claim), in
+ * the queue's order. docs/PERFORMANCE.md lists each step and its cost.
+ *
  * The model: the theory of operation in sim/machine.c; the other files
  * of the machine: sim/machine_int.h.
  */
