@@ -508,6 +508,90 @@ static struct sched_entity *q_exchange(struct sched_rq *rq, struct sched_entity 
 	return top;
 }
 
+/* Tail-call helpers of q_exchange_round: the rare heap walks, returning
+ * the pick so that nothing is live across the call (no saved registers on
+ * the common paths). */
+__attribute__((noinline)) static struct sched_entity *
+grp_sift_up_ret(struct sched_rq *rq, uint32_t i, struct sched_entity *top)
+{
+	grp_sift_up(rq, i);
+	return top;
+}
+
+__attribute__((noinline)) static struct sched_entity *
+grp_replace_root_ret(struct sched_rq *rq, struct stride_grp *g, struct sched_entity *top)
+{
+	grp_replace_root(rq, g);
+	return top;
+}
+
+/* q_exchange for the two cases that end every round of equal tickets
+ * (stride_requeue_pick's calls), the same updates in a form with no call
+ * on their paths: the runner starts the group of the next pass (the root
+ * keeps members and stays unique: the new group is pushed at the bottom),
+ * or the root group's last member is picked while the runner joins the
+ * hint group (the root group leaves the heap). Anything else is
+ * q_exchange itself. */
+__attribute__((noinline)) static struct sched_entity *
+q_exchange_round(struct sched_rq *rq, struct sched_entity *se,
+					     struct stride_grp *g, struct sched_entity *top,
+					     struct sched_entity *nx)
+{
+	struct stride_grp *hg = rq->hint;
+	int joins = hg->pass == se->pass && (unsigned)se->id > (unsigned)hg->tail->id;
+	if (nx ? !rq->root_unique || joins : hg == g || !joins)
+		return q_exchange(rq, se, g, top, nx);
+	rq->global_pass = pass_max(rq->global_pass, g->pass);
+	top->on_rq = 0;
+	se->on_rq = 1;
+	struct stride_grp **h = rq->heap;
+	if (nx) { /* q_root_changed: the root is unique, it stays */
+		nx->prev = NULL;
+		g->head = nx;
+		g->hid = (unsigned)nx->id;
+		/* q_insert_new */
+		struct stride_grp *ng = grp_get(rq);
+		ng->pass = se->pass;
+		ng->head = ng->tail = se;
+		ng->hid = (unsigned)se->id;
+		se->prev = NULL;
+		se->next = NULL;
+		se->grp = ng;
+		rq->hint = ng;
+		/* grp_heap_push */
+		uint32_t i = rq->heap_n++;
+		heap_set(rq, i, ng);
+		if (grp_before(ng, h[(i - 1) / 2])) /* i > 0: the root is there */
+			return grp_sift_up_ret(rq, i, top);
+		if (i <= 2)
+			heap_note_root(rq);
+		return top;
+	}
+	/* q_append to the hint group */
+	struct sched_entity *t = hg->tail;
+	se->prev = t;
+	se->next = NULL;
+	se->grp = hg;
+	t->next = se;
+	hg->tail = se;
+	/* grp_remove_root, grp_put (hg != g: the hint stays) */
+	g->head = g->tail = NULL;
+	g->next_free = rq->grp_free;
+	rq->grp_free = g;
+	uint32_t n = --rq->heap_n; /* the rest are h[1 .. n] */
+	if (n > 2)
+		return grp_replace_root_ret(rq, h[n], top);
+	if (n == 2 && grp_before(h[2], h[1])) {
+		heap_set(rq, 0, h[2]);
+	} else if (n > 0) {
+		heap_set(rq, 0, h[1]);
+		if (n == 2)
+			heap_set(rq, 1, h[2]);
+	}
+	heap_note_root(rq);
+	return top;
+}
+
 /* ---- the class ---- */
 
 static int stride_init(struct sched_rq *rq, int64_t quantum_ns)
@@ -682,7 +766,7 @@ static struct sched_entity *stride_requeue_pick(struct sched_rq *rq, struct sche
 			rq->global_pass = pass_max(rq->global_pass, pass);
 			return se;
 		}
-		return q_exchange(rq, se, g, top, nx);
+		return q_exchange_round(rq, se, g, top, nx);
 	}
 	/* charge: max(gp, top's pass) (top is before se); pick: the same */
 	rq->global_pass = pass_max(rq->global_pass, g->pass);

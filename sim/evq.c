@@ -182,6 +182,27 @@ static void evq_remove_root(struct evq *q)
 	evq_sift_up(q, idx, last);
 }
 
+/* The root, given a later key, moved to its place (Floyd, as
+ * evq_remove_root): a re-armed periodic event belongs near the bottom. */
+static void evq_replace_root(struct evq *q, struct evq_event *ev)
+{
+	struct evq_event **heap = q->heap;
+	uint32_t n = q->n;
+	uint32_t idx = 0;
+
+	for (;;) {
+		uint64_t child = 2 * (uint64_t)idx + 1;
+
+		if (child >= n)
+			break;
+		if (child + 1 < n && evq_before(heap[child + 1], heap[child]))
+			child++;
+		evq_put(heap, idx, heap[child]);
+		idx = (uint32_t)child;
+	}
+	evq_sift_up(q, idx, ev);
+}
+
 /* Remove the queued event at idx from the heap. */
 static void evq_remove_at(struct evq *q, uint32_t idx)
 {
@@ -256,14 +277,22 @@ void evq_event_init(struct evq_event *ev, evq_cb cb, void *arg)
 }
 
 /* Give ev the key (t_ns, next seq) and put it where it belongs. */
+static int evq_place_seq(struct evq *q, struct evq_event *ev, int64_t t_ns, uint64_t seq);
+
 static int evq_place(struct evq *q, struct evq_event *ev, int64_t t_ns)
+{
+	return evq_place_seq(q, ev, t_ns, q->next_seq++);
+}
+
+/* Queue (or move) ev at (t_ns, seq). */
+static int evq_place_seq(struct evq *q, struct evq_event *ev, int64_t t_ns, uint64_t seq)
 {
 	if (evq_is_queued(ev)) {
 		uint32_t idx = ev->heap_idx;
 
 		assert(idx < q->n && q->heap[idx] == ev);
 		ev->t_ns = t_ns;
-		ev->seq = q->next_seq++;
+		ev->seq = seq;
 		evq_fix(q, idx, ev);
 		return 0;
 	}
@@ -274,7 +303,7 @@ static int evq_place(struct evq *q, struct evq_event *ev, int64_t t_ns)
 			return err;
 	}
 	ev->t_ns = t_ns;
-	ev->seq = q->next_seq++;
+	ev->seq = seq;
 	q->n++;
 	evq_sift_up(q, q->n - 1, ev);
 	return 0;
@@ -288,6 +317,20 @@ int evq_schedule(struct evq *q, struct evq_event *ev, int64_t t_ns)
 	if (t_ns < q->now_ns)
 		return JV_EINVAL;
 	err = evq_place(q, ev, t_ns);
+	if (!err)
+		ev->period_ns = 0;
+	return err;
+}
+
+int evq_schedule_seq(struct evq *q, struct evq_event *ev, int64_t t_ns, uint64_t seq)
+{
+	int err;
+
+	assert(t_ns >= q->now_ns && "evq_schedule_seq: time in the past");
+	assert(seq < q->next_seq && "evq_schedule_seq: seq not reserved");
+	if (t_ns < q->now_ns)
+		return JV_EINVAL;
+	err = evq_place_seq(q, ev, t_ns, seq);
 	if (!err)
 		ev->period_ns = 0;
 	return err;
@@ -356,19 +399,36 @@ uint64_t evq_run_until(struct evq *q, int64_t until_ns)
 	uint64_t ran = 0;
 
 	while (!q->stop && q->n && q->heap[0]->t_ns <= until_ns) {
-		struct evq_event *ev = evq_pop(q);
-
-		if (ev->period_ns > 0)
-			evq_rearm(q, ev);
-		assert(ev->cb && "evq_run_until: event without callback");
-		if (ev->cb)
-			ev->cb(q, ev, ev->arg);
+		evq_run_root(q);
 		ran++;
 	}
 	if (!q->stop && until_ns > q->now_ns)
 		q->now_ns = until_ns;
 	q->stop = 0;
 	return ran;
+}
+
+void evq_run_root(struct evq *q)
+{
+	struct evq_event *ev = q->heap[0];
+
+	assert(q->n > 0);
+	if (ev->period_ns > 0 && ev->t_ns <= INT64_MAX - ev->period_ns) {
+		/* pop and re-arm in one step: the root takes its next time
+		 * and a new seq and moves down (the same queued set and keys
+		 * as evq_pop + evq_rearm, so the same order of events) */
+		q->now_ns = ev->t_ns;
+		ev->t_ns += ev->period_ns;
+		ev->seq = q->next_seq++;
+		evq_replace_root(q, ev);
+	} else {
+		evq_pop(q);
+		if (ev->period_ns > 0)
+			evq_rearm(q, ev);
+	}
+	assert(ev->cb && "evq_run_until: event without callback");
+	if (ev->cb)
+		ev->cb(q, ev, ev->arg);
 }
 
 void evq_stop(struct evq *q)

@@ -71,6 +71,20 @@ struct evq_event *evq_pop(struct evq *q);
  * early if a callback calls evq_stop(). Returns the number of events run. */
 uint64_t evq_run_until(struct evq *q, int64_t until_ns);
 void evq_stop(struct evq *q);
+/* One step of evq_run_until (q->n > 0, the caller checked stop and time):
+ * pop the earliest event (re-arming a periodic one), set now_ns to its
+ * time and run its callback. */
+void evq_run_root(struct evq *q);
+
+/* Take the seq an evq_schedule now would give, for an event the owner
+ * may schedule later as if it had been scheduled now (evq_schedule_seq):
+ * events scheduled in between come after it at the same time. */
+static inline uint64_t evq_reserve_seq(struct evq *q)
+{
+	return q->next_seq++;
+}
+/* evq_schedule with a seq taken by evq_reserve_seq (unused otherwise). */
+int evq_schedule_seq(struct evq *q, struct evq_event *ev, int64_t t_ns, uint64_t seq);
 
 /* The owner's fast path: inside a callback of evq_run_until(q, until_ns),
  * may an event that is not queued run at t_ns now, without a push and a
@@ -87,6 +101,21 @@ static inline int evq_claim(struct evq *q, int64_t t_ns, int64_t until_ns)
 		return 0;
 	q->now_ns = t_ns;
 	return 1;
+}
+
+/* The latest t_ns at which evq_claim(q, t_ns, until_ns) would succeed now
+ * for any t_ns from now_ns on (INT64_MIN: none): until_ns, or just before
+ * the earliest queued event. It holds while the queue is unchanged (no
+ * event scheduled, cancelled or popped, no stop), so an owner that knows
+ * nothing touched the queue may claim t_ns in [now_ns, limit] by setting
+ * now_ns = t_ns itself, as evq_claim would. */
+static inline int64_t evq_claim_limit(const struct evq *q, int64_t until_ns)
+{
+	if (q->stop)
+		return INT64_MIN;
+	if (q->n && q->heap[0]->t_ns <= until_ns)
+		return q->heap[0]->t_ns - 1;
+	return until_ns;
 }
 
 #endif

@@ -9,6 +9,14 @@
  * this file, so its callers and callees inline into each other (see
  * "Cost per quantum" in sim/machine.c).
  *
+ * The CPU's loop (mach_cpu_event) runs quantum after quantum while the
+ * next is due before every queued event: a quantum end of a cached guest
+ * segment that switches vCPU records that segment at once (fused: the
+ * PMC log's pend fields are never noted), and after such a quantum the
+ * next is claimed against the queue's claim limit kept since the last
+ * claim; a periodic event due first runs inside the loop (cpu_claim), in
+ * the queue's order. docs/PERFORMANCE.md lists each step and its cost.
+ *
  * The model: the theory of operation in sim/machine.c; the other files
  * of the machine: sim/machine_int.h.
  */
@@ -157,7 +165,8 @@ void mach_acct_cpu_idle(struct machine *m, struct mcpu *c, double idle_j)
 /* ---------------------------------------------------------------------- */
 /* CPUs                                                                    */
 
-static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now);
+static int cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now,
+			struct seg_cache *fused);
 
 /* The counter advances ev of a segment of sec seconds (ticks TSC ticks)
  * of work w (NULL: halted) and their energy under the weighted-PMC weights
@@ -232,6 +241,7 @@ static void cpu_advance_seg(struct machine *m, struct mcpu *c, int64_t now)
 				memcpy(sc->ev, ev, sizeof ev);
 				sc->idle_j = idle_j;
 				sc->active_j = active_j;
+				sc->active_nz = active_j != 0.0;
 				sc->rates = r;
 				sc->dt = dt;
 				sc->work = w != NULL;
@@ -301,7 +311,28 @@ static void cpu_advance_seg(struct machine *m, struct mcpu *c, int64_t now)
  * cached, right after a record, with no power sink, virtual PMCs or driver
  * routing in play (m->cpu_fast). The same updates as cpu_advance_seg; 0
  * when the case does not apply (then nothing changed). */
+static inline int cpu_advance_fast_q(struct machine *m, struct mcpu *c, int64_t now,
+				     int defer_pend);
+
 static inline int cpu_advance_fast(struct machine *m, struct mcpu *c, int64_t now)
+{
+	return cpu_advance_fast_q(m, c, now, 0);
+}
+
+/* The log holds just the cached segment sc since the record (pend_virtual):
+ * what cpu_advance_fast notes, and mach_cpu_event notes late (below). */
+static inline void pend_note_one(struct mcpu *c, struct seg_cache *sc)
+{
+	c->pend_virtual = 1;
+	c->pend_segs = 1;
+	c->pend_sc = sc;
+}
+
+/* cpu_advance_fast; with defer_pend the caller notes the pend fields
+ * itself (pend_note_one with the vCPU's cache) unless a record of just
+ * this segment follows at once (cpu_record_fused). */
+static inline int cpu_advance_fast_q(struct machine *m, struct mcpu *c, int64_t now,
+				     int defer_pend)
 {
 	struct vcpu *v = c->cur;
 	struct work *w = v ? v->head : NULL;
@@ -316,14 +347,13 @@ static inline int cpu_advance_fast(struct machine *m, struct mcpu *c, int64_t no
 	struct mvm *owner = &m->vm[v->vm];
 	if (!owner->truth_cell)
 		return 0;
-	c->pend_virtual = 1;
-	c->pend_segs = 1;
-	c->pend_sc = sc;
+	if (!defer_pend)
+		pend_note_one(c, sc);
 	double idle_j = sc->idle_j, active_j = sc->active_j;
 	ledger_meter(m->truth, dev_cpu(c->idx), idle_j + active_j);
 	idle_split_add_idle(c->split_truth, idle_j);
 	idle_split_add_use(c->split_truth, v->vm, dt, active_j);
-	if (active_j != 0.0)
+	if (sc->active_nz) /* active_j != 0.0 */
 		*owner->truth_cell += active_j;
 	owner->st.cpu_ns += dt;
 	if (w->remaining_ns != WORK_FOREVER)
@@ -346,6 +376,9 @@ inline void mach_cpu_advance(struct machine *m, struct mcpu *c, int64_t now)
  * a guest, whose account energies are known, accounted right after it
  * (m->cpu_fast). The same updates as mach_cpu_record; 0 when the case does not
  * apply (then nothing changed). */
+static inline void cpu_record_one(struct machine *m, struct mcpu *c, int64_t now,
+				  const struct seg_cache *one, struct mvm *v);
+
 static inline int cpu_record_fast(struct machine *m, struct mcpu *c, int64_t now)
 {
 	/* pend_virtual: one cached segment since the record, which ended at
@@ -358,13 +391,42 @@ static inline int cpu_record_fast(struct machine *m, struct mcpu *c, int64_t now
 	if (!v->acct_cell)
 		return 0;
 	assert(c->pend_segs == 1 && now > c->rec_start_ns && !v->is_driver);
-	double idle_j = one->acct_idle_j, active_j = one->acct_active_j;
 	c->pend_virtual = 0;
 	c->pend_segs = 0;
+	cpu_record_one(m, c, now, one, v);
+	return 1;
+}
+
+/* cpu_record_fast right after cpu_advance_fast_q(..., defer_pend = 1)
+ * advanced CPU c to now by the cached segment sc of its running guest (no
+ * record since: rec_vm is that guest, c->cur unchanged), with the pend
+ * fields not yet noted: they would be noted and cleared again, so only
+ * pend_sc is set (as the pair leaves it). 0 when the account energies are
+ * not cached (then the caller notes the pend fields and records the
+ * general way). */
+static inline int cpu_record_fused(struct machine *m, struct mcpu *c, int64_t now,
+				   struct seg_cache *sc)
+{
+	struct mvm *v = &m->vm[c->rec_vm];
+	if (!sc->acct_valid || !v->acct_cell)
+		return 0;
+	assert(c->pend_segs == 0 && !c->pend_virtual && now == c->seg_start_ns &&
+	       now > c->rec_start_ns && !v->is_driver && c->cur && c->cur->vm == c->rec_vm);
+	c->pend_sc = sc;
+	cpu_record_one(m, c, now, sc, v);
+	return 1;
+}
+
+/* The accounting of a record of the one cached segment 'one' of guest v
+ * (cpu_record_fast, cpu_record_fused): the same updates as mach_cpu_record. */
+static inline void cpu_record_one(struct machine *m, struct mcpu *c, int64_t now,
+				  const struct seg_cache *one, struct mvm *v)
+{
+	double idle_j = one->acct_idle_j, active_j = one->acct_active_j;
 	ledger_meter(m->acct, dev_cpu(c->idx), idle_j + active_j);
 	idle_split_add_idle(c->split_acct, idle_j);
 	idle_split_add_use(c->split_acct, c->rec_vm, now - c->rec_start_ns, active_j);
-	if (active_j != 0.0) {
+	if (one->acct_active_nz) { /* active_j != 0.0 */
 		v->st.hv_cpu_active_j += active_j;
 		*v->acct_cell += active_j;
 		v->meas_cpu_j += active_j;
@@ -372,11 +434,24 @@ static inline int cpu_record_fast(struct machine *m, struct mcpu *c, int64_t now
 	c->rec_start_ns = now;
 	c->rec_vm = c->cur ? c->cur->vm : -1;
 	m->st.pmc_records++;
-	return 1;
 }
 
-/* Log one PMC record for the period since the last one and account it. */
+static void cpu_record_seg(struct machine *m, struct mcpu *c, int64_t now);
+
+/* Log one PMC record for the period since the last one and account it.
+ * The periodic callers (the log read, the snapshot) come at a quantum's
+ * end of a cached segment, just before the CPU's own event: the fast
+ * segment and record apply there as in mach_cpu_event. */
 void mach_cpu_record(struct machine *m, struct mcpu *c, int64_t now)
+{
+	if (now > c->seg_start_ns && !cpu_advance_fast(m, c, now))
+		cpu_advance_seg(m, c, now);
+	if (!cpu_record_fast(m, c, now))
+		cpu_record_seg(m, c, now);
+}
+
+/* mach_cpu_record's general case. */
+static void cpu_record_seg(struct machine *m, struct mcpu *c, int64_t now)
 {
 	if (now > c->seg_start_ns)
 		cpu_advance_seg(m, c, now);
@@ -409,6 +484,7 @@ void mach_cpu_record(struct machine *m, struct mcpu *c, int64_t now)
 		if (one) {
 			one->acct_idle_j = idle_j;
 			one->acct_active_j = active_j;
+			one->acct_active_nz = active_j != 0.0;
 			one->acct_valid = 1;
 		}
 	} else {
@@ -474,6 +550,44 @@ static void vcpu_reap(struct machine *m, struct vcpu *v)
 	}
 }
 
+/* Claim CPU c's next decision point t (evq_claim: 1, the caller runs it
+ * now) or schedule c's event at t (0). The queue would pop every event
+ * before (t, the seq c's event would get now) first; when such an event
+ * is periodic (the log read, the snapshot, the manager, the disk tick) and
+ * the earliest, it runs here instead (evq_run_root: re-armed, then its
+ * callback, as evq_run_until would), c's seq reserved at the first one so
+ * that events its callback schedules at t still come after c's; then the
+ * claim is tried again. The order of events is unchanged, without a push
+ * and pop of c's event around each periodic one. A callback that moves
+ * c's event (work arriving) leaves it where it put it. */
+static int cpu_claim(struct machine *m, struct mcpu *c, int64_t t)
+{
+	struct evq *q = &m->q;
+	uint64_t seq = 0;
+	int have_seq = 0;
+	if (!evq_is_queued(&c->ev)) {
+		for (;;) {
+			if (evq_claim(q, t, m->end_ns))
+				return 1;
+			const struct evq_event *r = q->n ? q->heap[0] : NULL;
+			if (q->stop || t > m->end_ns || !r || r->period_ns <= 0 || r->t_ns > t ||
+			    (have_seq && r->t_ns == t && r->seq > seq))
+				break;
+			if (!have_seq) {
+				seq = evq_reserve_seq(q);
+				have_seq = 1;
+			}
+			evq_run_root(q);
+			m->st.events++;
+			if (evq_is_queued(&c->ev))
+				return 0; /* a callback moved it */
+		}
+	}
+	if (have_seq ? evq_schedule_seq(q, &c->ev, t, seq) : evq_schedule(q, &c->ev, t))
+		fail(m, JV_ENOMEM);
+	return 0;
+}
+
 /* A CPU's decision point. The next one, when it is due before every
  * queued event, runs at once in this loop (evq_claim): the queue would
  * have popped it next, so the order of events is unchanged, and a CPU
@@ -484,21 +598,43 @@ void mach_cpu_event(struct evq *q, struct evq_event *ev, void *arg)
 	struct machine *m = arg;
 	struct mcpu *c = (struct mcpu *)((char *)ev - offsetof(struct mcpu, ev));
 	int64_t now = q->now_ns;
+	/* after a claim, the last time a next quantum may be claimed at while
+	 * only fused quanta ran (they touch no event: evq_claim_limit) */
+	int64_t claim_lim = INT64_MIN;
 	for (;;) {
-		if (now > c->seg_start_ns && !cpu_advance_fast(m, c, now))
-			cpu_advance_seg(m, c, now); /* pend may stay virtual */
-		if (c->cur)
-			vcpu_reap(m, c->cur);
-		cpu_dispatch(m, c, now);
-		int64_t t = cpu_next_ns(c, now);
-		if (t < 0) {
-			evq_cancel(q, &c->ev);
-			return;
+		/* fused: the running guest's cached segment was accounted with
+		 * its pend fields left to cpu_dispatch (a record of it at once
+		 * then needs none of them) */
+		struct seg_cache *fused = NULL;
+		if (now > c->seg_start_ns) {
+			if (cpu_advance_fast_q(m, c, now, 1))
+				fused = &c->cur->sc;
+			else
+				cpu_advance_seg(m, c, now); /* pend may stay virtual */
 		}
-		if (evq_is_queued(&c->ev) || !evq_claim(q, t, m->end_ns)) {
-			if (evq_schedule(q, &c->ev, t))
-				fail(m, JV_ENOMEM);
-			return;
+		if (c->cur && c->cur->head && c->cur->head->remaining_ns <= 0) {
+			if (fused) /* the done handlers may read the log */
+				pend_note_one(c, fused);
+			fused = NULL;
+			vcpu_reap(m, c->cur);
+		}
+		int pure = cpu_dispatch(m, c, now, fused) && fused;
+		int64_t t = cpu_next_ns(c, now);
+		if (pure && t <= claim_lim) {
+			/* nothing but a fused quantum ran since the last claim
+			 * (no event scheduled, no stop, c->ev not queued), and
+			 * t >= now = q->now_ns: evq_claim would succeed */
+			assert(t >= 0 && !evq_is_queued(&c->ev) &&
+			       evq_claim_limit(q, m->end_ns) == claim_lim);
+			q->now_ns = t;
+		} else {
+			if (t < 0) {
+				evq_cancel(q, &c->ev);
+				return;
+			}
+			if (!cpu_claim(m, c, t))
+				return;
+			claim_lim = evq_claim_limit(q, m->end_ns);
 		}
 		m->st.events++; /* it counts as the event it would have been */
 		now = t;
@@ -515,14 +651,22 @@ void mach_rq_enqueue(struct machine *m, struct mcpu *c, struct sched_entity *se)
  * blocked, or the CPU was halted and work arrived. The scheduler class
  * picks among the runnable vCPUs and, while CPU limits are in force, the
  * idle vCPU; a change of vCPU is a context switch and logs a PMC record.
- * The caller schedules the CPU's next decision point (cpu_next_ns). */
-static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now)
+ * The caller schedules the CPU's next decision point (cpu_next_ns).
+ * fused: see mach_cpu_event (the pend fields are noted here unless a
+ * fused record consumes them). Returns 0 when a general record ran (its
+ * accounting may reach code that touches events), else 1. */
+static int cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now,
+			struct seg_cache *fused)
 {
+	int pure = 1;
 	struct vcpu *prev = c->cur;
 	int prev_idle = c->idle_running;
 	int prev_runnable = prev && prev->head;
-	if ((prev_runnable || prev_idle) && now < c->slice_end_ns)
-		return;
+	if ((prev_runnable || prev_idle) && now < c->slice_end_ns) {
+		if (fused)
+			pend_note_one(c, fused);
+		return 1;
+	}
 	const struct sched_ops *ops = c->rq.ops;
 	struct sched_entity *se;
 	if (prev_runnable || (prev_idle && c->idle_active)) {
@@ -542,20 +686,32 @@ static void cpu_dispatch(struct machine *m, struct mcpu *c, int64_t now)
 		? (struct vcpu *)((char *)se - offsetof(struct vcpu, se)) : NULL;
 	int next_idle = se && se->id < 0;
 	if (next != prev || next_idle != prev_idle) {
-		if (!cpu_record_fast(m, c, now))
-			mach_cpu_record(m, c, now); /* context switch: log the PMC record */
+		/* context switch: log the PMC record */
+		if (fused) {
+			if (!cpu_record_fused(m, c, now, fused)) {
+				pend_note_one(c, fused);
+				cpu_record_seg(m, c, now);
+				pure = 0;
+			}
+		} else if (!cpu_record_fast(m, c, now)) {
+			cpu_record_seg(m, c, now);
+			pure = 0;
+		}
 		if (prev)
 			prev->running = 0;
 		c->cur = next;
 		if (next)
 			next->running = 1;
 		c->rec_vm = next ? next->vm : -1;
+	} else if (fused) {
+		pend_note_one(c, fused);
 	}
 	c->idle_running = next_idle;
 	if (se) {
 		c->slice_end_ns = now + m->quantum_ns;
 		c->run_start_ns = now;
 	}
+	return pure;
 }
 
 /* Append work to a vCPU; wakes it if it was idle. */

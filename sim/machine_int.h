@@ -86,6 +86,9 @@ struct work {
  * computed. One per vCPU (vCPUs are pinned) and one per CPU for halts. */
 struct seg_cache {
 	int valid, work, acct_valid;
+	/* active_j != 0.0, acct_active_j != 0.0 (whether a cell is charged),
+	 * kept with them so that the fast paths test a flag */
+	int active_nz, acct_active_nz;
 	const double *rates;
 	int64_t dt;
 	double ev[NC], idle_j, active_j, acct_idle_j, acct_active_j;

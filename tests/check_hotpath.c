@@ -4,9 +4,13 @@
  *    pick_next on a twin run queue: the same entity picked at every step,
  *    the same passes, remainders and global pass, under random tickets,
  *    whole and partial quanta, blocking, waking and stride changes;
+ *  - the same with short rounds of equal tickets (the round-end cases);
  *  - evq_claim: an event claimed instead of scheduled runs exactly when the
  *    queue would have popped it, and a claim is refused whenever another
  *    event (even at the same time), the run's limit or a stop is in the way;
+ *    evq_claim_limit is the last time evq_claim accepts; periodic events
+ *    run ahead of an event with a reserved seq (evq_run_root,
+ *    evq_schedule_seq) keep the queue's order;
  *  - the snapshot's idle split loop (idle_split_begin/next/end) hands out
  *    exactly the documented parts (the same doubles) under every policy;
  *  - ledger_snapshot (used rows found eight flags at a time) gives each
@@ -14,6 +18,7 @@
  *    exactly the charged cells into the totals. */
 #include <check.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +155,46 @@ static void run_twins(const struct sched_ops *ops, int seed)
 	ops->destroy(&b.rq);
 }
 
+/* Short rounds of equal tickets (the stride class's round-end cases,
+ * q_exchange_round): k entities of one ticket count, whole quanta only,
+ * with or without the idle entity queued (its own ticket count). */
+static void run_rounds(int k, int idle_tickets)
+{
+	const struct sched_ops *ops = &sched_stride;
+	static struct twin t[2];
+	for (int j = 0; j < 2; j++) {
+		memset(&t[j], 0, sizeof t[j]);
+		t[j].rq.ops = ops;
+		ck_assert_int_eq(ops->init(&t[j].rq, Q_NS), 0);
+		for (int i = 0; i < N_ENT; i++) {
+			int idle = i == N_ENT - 1;
+			ops->entity_init(&t[j].rq, &t[j].se[i],
+					 idle ? (uint32_t)(idle_tickets ? idle_tickets : 1) : 100);
+			t[j].se[i].id = idle ? -1 : i;
+			t[j].runnable[i] = i < k || (idle && idle_tickets);
+			if (t[j].runnable[i])
+				ck_assert_int_eq(ops->enqueue(&t[j].rq, &t[j].se[i]), 0);
+		}
+		t[j].cur = ops->pick_next(&t[j].rq);
+	}
+	for (int step_k = 0; step_k < 40 * (k + 1); step_k++) {
+		step(&t[0], 1, Q_NS, 0);
+		step(&t[1], 0, Q_NS, 0);
+		same(&t[0], &t[1], step_k);
+	}
+	ops->destroy(&t[0].rq);
+	ops->destroy(&t[1].rq);
+}
+
+START_TEST(test_requeue_pick_rounds)
+{
+	static const int idle_tickets[] = {0, 1, 100, 400};
+	for (int k = 1; k <= 6; k++)
+		for (int i = 0; i < 4; i++)
+			run_rounds(k, idle_tickets[i]);
+}
+END_TEST
+
 START_TEST(test_requeue_pick_stride) { run_twins(&sched_stride, _i); }
 END_TEST
 
@@ -226,6 +271,122 @@ START_TEST(test_claim)
 	ck_assert_int_eq(fired[0], 1);
 	ck_assert_int_eq(fired[1], 2);
 	evq_destroy(&q);
+}
+END_TEST
+
+/* evq_claim_limit: the last time evq_claim accepts, over queue states */
+START_TEST(test_claim_limit)
+{
+	struct evq q;
+	struct evq_event e[4];
+	ck_assert_int_eq(evq_init(&q, 0), 0);
+	for (int i = 0; i < 4; i++)
+		evq_event_init(&e[i], note, (void *)(intptr_t)i);
+	q.now_ns = 10;
+	int bad = 0;
+	for (int state = 0; state < 6; state++) {
+		if (state == 1)
+			ck_assert_int_eq(evq_schedule(&q, &e[0], 30), 0);
+		if (state == 2)
+			ck_assert_int_eq(evq_schedule(&q, &e[1], 15), 0);
+		if (state == 3)
+			ck_assert_int_eq(evq_schedule(&q, &e[2], 10), 0); /* at now */
+		if (state == 4)
+			evq_cancel(&q, &e[2]);
+		if (state == 5)
+			evq_stop(&q);
+		for (int64_t until = 5; until < 40; until += 7) {
+			int64_t lim = evq_claim_limit(&q, until), last = INT64_MIN;
+			for (int64_t t = 10; t < 45; t++) {
+				int64_t now = q.now_ns;
+				if (evq_claim(&q, t, until))
+					last = t;
+				q.now_ns = now;
+			}
+			/* every t in [now, lim] is claimable, none after */
+			bad += lim < 10 ? last != INT64_MIN : last != lim;
+		}
+	}
+	ck_assert_msg(bad == 0, "evq_claim_limit disagrees with evq_claim %d times", bad);
+	evq_destroy(&q);
+}
+END_TEST
+
+/* The CPU loop's inline periodic events (mach_cpu_event's cpu_claim):
+ * running the earliest periodic events itself (evq_run_root) before an
+ * owner event X due at t, with X's seq reserved first, then scheduling X
+ * with that seq (evq_schedule_seq), runs every event in the order the
+ * queue gives when X is scheduled at once. The periodic callbacks
+ * schedule a one-shot at their own time and at t now and then. */
+#define RR_EV 6
+struct rr_case {
+	struct evq q;
+	struct evq_event per[RR_EV], shot[RR_EV], x;
+	int log[256], n_log;
+	int64_t x_t;
+};
+
+static void rr_note(struct evq *q, struct evq_event *ev, void *arg);
+
+static struct rr_case *rr_of(struct evq *q)
+{
+	return (struct rr_case *)((char *)q - offsetof(struct rr_case, q));
+}
+
+static void rr_note(struct evq *q, struct evq_event *ev, void *arg)
+{
+	struct rr_case *c = rr_of(q);
+	int id = (int)(intptr_t)arg;
+	(void)ev;
+	if (c->n_log < 256)
+		c->log[c->n_log++] = id;
+	if (id < RR_EV && (q->now_ns / 3 + id) % 4 == 0) { /* a periodic one adds a shot */
+		struct evq_event *s = &c->shot[id];
+		if (!evq_is_queued(s))
+			ck_assert_int_eq(evq_schedule(q, s, id % 2 || c->x_t < q->now_ns
+							       ? q->now_ns : c->x_t), 0);
+	}
+}
+
+static void rr_init(struct rr_case *c, int64_t x_t)
+{
+	memset(c, 0, sizeof *c);
+	ck_assert_int_eq(evq_init(&c->q, 0), 0);
+	c->x_t = x_t;
+	for (int i = 0; i < RR_EV; i++) {
+		evq_event_init(&c->per[i], rr_note, (void *)(intptr_t)i);
+		evq_event_init(&c->shot[i], rr_note, (void *)(intptr_t)(100 + i));
+		ck_assert_int_eq(evq_schedule_periodic(&c->q, &c->per[i], 2 + i, 3 + i % 3), 0);
+	}
+	evq_event_init(&c->x, rr_note, (void *)(intptr_t)99);
+}
+
+START_TEST(test_run_root_reserved)
+{
+	int bad = 0;
+	for (int64_t t = 2; t < 30; t++) {
+		static struct rr_case a, b;
+		rr_init(&a, t);
+		rr_init(&b, t);
+		/* a: X scheduled at once */
+		ck_assert_int_eq(evq_schedule(&a.q, &a.x, t), 0);
+		evq_run_until(&a.q, 40);
+		/* b: periodic roots before (t, seq) run first, then X */
+		uint64_t seq = evq_reserve_seq(&b.q);
+		int ran = 0;
+		while (b.q.n && b.q.heap[0]->period_ns > 0 &&
+		       (b.q.heap[0]->t_ns < t || (b.q.heap[0]->t_ns == t && b.q.heap[0]->seq < seq))) {
+			evq_run_root(&b.q);
+			ran++;
+		}
+		ck_assert_int_eq(evq_schedule_seq(&b.q, &b.x, t, seq), 0);
+		evq_run_until(&b.q, 40);
+		bad += a.n_log != b.n_log || memcmp(a.log, b.log, sizeof a.log) != 0;
+		bad += t > 2 && ran == 0; /* the case under test did happen */
+		evq_destroy(&a.q);
+		evq_destroy(&b.q);
+	}
+	ck_assert_msg(bad == 0, "inline periodic events changed the order (%d cases)", bad);
 }
 END_TEST
 
@@ -383,6 +544,9 @@ static Suite *hotpath_suite(void)
 	tcase_add_loop_test(tc, test_requeue_pick_rr, 0, N_SEEDS);
 	tcase_add_test(tc, test_requeue_pick_basic);
 	tcase_add_test(tc, test_claim);
+	tcase_add_test(tc, test_claim_limit);
+	tcase_add_test(tc, test_run_root_reserved);
+	tcase_add_test(tc, test_requeue_pick_rounds);
 	tcase_add_loop_test(tc, test_idle_split_iter, 0, N_SEEDS);
 	tcase_add_test(tc, test_ledger_snapshot_rows);
 	suite_add_tcase(s, tc);
