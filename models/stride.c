@@ -375,16 +375,22 @@ static inline void grp_put(struct sched_rq *rq, struct stride_grp *g)
 
 /* ---- the queue of entities ---- */
 
-/* se joins a group of its own (q_insert's uncommon case). */
-static inline void q_insert_new(struct sched_rq *rq, struct sched_entity *se)
+/* g holds se alone (its pass, its id as the group's first). */
+static inline void grp_set_single(struct stride_grp *g, struct sched_entity *se)
 {
-	struct stride_grp *g = grp_get(rq);
 	g->pass = se->pass;
 	g->head = g->tail = se;
 	g->hid = (unsigned)se->id;
 	se->prev = NULL;
 	se->next = NULL;
 	se->grp = g;
+}
+
+/* se joins a group of its own (q_insert's uncommon case). */
+static inline void q_insert_new(struct sched_rq *rq, struct sched_entity *se)
+{
+	struct stride_grp *g = grp_get(rq);
+	grp_set_single(g, se);
 	grp_heap_push(rq, g);
 	rq->hint = g;
 }
@@ -497,12 +503,7 @@ static struct sched_entity *q_exchange(struct sched_rq *rq, struct sched_entity 
 		grp_put(rq, g);
 		return top;
 	}
-	g->pass = se->pass;
-	g->head = g->tail = se;
-	g->hid = (unsigned)se->id;
-	se->prev = NULL;
-	se->next = NULL;
-	se->grp = g;
+	grp_set_single(g, se);
 	grp_replace_root(rq, g);
 	rq->hint = g;
 	return top;
@@ -551,12 +552,7 @@ q_exchange_round(struct sched_rq *rq, struct sched_entity *se,
 		g->hid = (unsigned)nx->id;
 		/* q_insert_new */
 		struct stride_grp *ng = grp_get(rq);
-		ng->pass = se->pass;
-		ng->head = ng->tail = se;
-		ng->hid = (unsigned)se->id;
-		se->prev = NULL;
-		se->next = NULL;
-		se->grp = ng;
+		grp_set_single(ng, se);
 		rq->hint = ng;
 		/* grp_heap_push */
 		uint32_t i = rq->heap_n++;
