@@ -157,33 +157,9 @@ static void evq_fix(struct evq *q, uint32_t idx, struct evq_event *ev)
 		evq_sift_down(q, idx, ev);
 }
 
-/* Floyd's pop: walk the root hole to a leaf along the smaller child, then
- * sift the former last element up from there. */
-static void evq_remove_root(struct evq *q)
-{
-	struct evq_event **heap = q->heap;
-	struct evq_event *last;
-	uint32_t n = --q->n;
-	uint32_t idx = 0;
-
-	if (n == 0)
-		return;
-	last = heap[n];
-	for (;;) {
-		uint64_t child = 2 * (uint64_t)idx + 1;
-
-		if (child >= n)
-			break;
-		if (child + 1 < n && evq_before(heap[child + 1], heap[child]))
-			child++;
-		evq_put(heap, idx, heap[child]);
-		idx = (uint32_t)child;
-	}
-	evq_sift_up(q, idx, last);
-}
-
-/* The root, given a later key, moved to its place (Floyd, as
- * evq_remove_root): a re-armed periodic event belongs near the bottom. */
+/* The root, given a later key, moved to its place (Floyd's way: walk
+ * the root hole to a leaf along the smaller child, then sift ev up from
+ * there): a re-armed periodic event belongs near the bottom. */
 static void evq_replace_root(struct evq *q, struct evq_event *ev)
 {
 	struct evq_event **heap = q->heap;
@@ -201,6 +177,15 @@ static void evq_replace_root(struct evq *q, struct evq_event *ev)
 		idx = (uint32_t)child;
 	}
 	evq_sift_up(q, idx, ev);
+}
+
+/* Floyd's pop: the former last element replaces the root. */
+static void evq_remove_root(struct evq *q)
+{
+	uint32_t n = --q->n;
+
+	if (n > 0)
+		evq_replace_root(q, q->heap[n]);
 }
 
 /* Remove the queued event at idx from the heap. */
