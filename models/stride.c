@@ -279,6 +279,21 @@ static inline void grp_heap_push(struct sched_rq *rq, struct stride_grp *g)
 		heap_note_root(rq); /* the root or a child of it changed */
 }
 
+/* The root removed with n <= 2 groups left in h[1 .. n]: the smaller
+ * becomes the root without a walk. */
+static inline __attribute__((always_inline)) void grp_root_of_few(struct sched_rq *rq,
+								  struct stride_grp **h, uint32_t n)
+{
+	if (n == 2 && grp_before(h[2], h[1])) {
+		heap_set(rq, 0, h[2]);
+	} else if (n > 0) {
+		heap_set(rq, 0, h[1]);
+		if (n == 2)
+			heap_set(rq, 1, h[2]);
+	}
+	heap_note_root(rq);
+}
+
 /* Remove the root. With at most two groups left (the common case: the
  * groups of this round's and the next round's pass, and the idle vCPU's)
  * the smaller becomes the root without a walk. */
@@ -290,14 +305,7 @@ static inline void grp_remove_root(struct sched_rq *rq)
 		grp_replace_root(rq, h[n]);
 		return;
 	}
-	if (n == 2 && grp_before(h[2], h[1])) {
-		heap_set(rq, 0, h[2]);
-	} else if (n > 0) {
-		heap_set(rq, 0, h[1]);
-		if (n == 2)
-			heap_set(rq, 1, h[2]);
-	}
-	heap_note_root(rq);
+	grp_root_of_few(rq, h, n);
 }
 
 static void grp_heap_remove(struct sched_rq *rq, struct stride_grp *g)
@@ -577,14 +585,7 @@ q_exchange_round(struct sched_rq *rq, struct sched_entity *se,
 	uint32_t n = --rq->heap_n; /* the rest are h[1 .. n] */
 	if (n > 2)
 		return grp_replace_root_ret(rq, h[n], top);
-	if (n == 2 && grp_before(h[2], h[1])) {
-		heap_set(rq, 0, h[2]);
-	} else if (n > 0) {
-		heap_set(rq, 0, h[1]);
-		if (n == 2)
-			heap_set(rq, 1, h[2]);
-	}
-	heap_note_root(rq);
+	grp_root_of_few(rq, h, n);
 	return top;
 }
 
