@@ -275,10 +275,9 @@ int scn_int_slot_of(const struct ld *L, int sec, int inst)
 	return 0;
 }
 
-void *scn_int_slot_base(struct ld *L, const struct scn_opt *o, int slot)
+const void *scn_int_sec_base(const struct scn *s, int sec, int inst)
 {
-	struct scn *s = L->s;
-	switch (o->sec) {
+	switch (sec) {
 	case SCN_SEC_GLOBAL:
 		return &s->global;
 	case SCN_SEC_MACHINE:
@@ -288,9 +287,9 @@ void *scn_int_slot_base(struct ld *L, const struct scn_opt *o, int slot)
 	case SCN_SEC_DISK:
 		return &s->disk;
 	case SCN_SEC_VM:
-		return &s->vm[slot - 1];
+		return &s->vm[inst];
 	case SCN_SEC_CONTAINER:
-		return &s->container[slot - 1 - s->n_vms];
+		return &s->container[inst];
 	case SCN_SEC_MANAGER:
 		return &s->manager;
 	case SCN_SEC_OUTPUT:
@@ -298,6 +297,17 @@ void *scn_int_slot_base(struct ld *L, const struct scn_opt *o, int slot)
 	default:
 		return NULL;
 	}
+}
+
+void *scn_int_slot_base(struct ld *L, const struct scn_opt *o, int slot)
+{
+	int inst = 0;
+	if (o->sec == SCN_SEC_VM)
+		inst = slot - 1;
+	else if (o->sec == SCN_SEC_CONTAINER)
+		inst = slot - 1 - L->s->n_vms;
+	/* the loader's scenario is its own, not const */
+	return (void *)scn_int_sec_base(L->s, o->sec, inst);
 }
 
 static void slot_label(const struct ld *L, const struct scn_opt *o, int slot,

@@ -142,6 +142,8 @@ char *scn_int_dir_of(const char *path);
 int scn_int_nomem(struct ld *L);
 int scn_int_add_input(struct ld *L, const char *path);
 int scn_int_slot_of(const struct ld *L, int sec, int inst);
+/* The struct of section sec (instance inst of a vm or container). */
+const void *scn_int_sec_base(const struct scn *s, int sec, int inst);
 void *scn_int_slot_base(struct ld *L, const struct scn_opt *o, int slot);
 struct origin *scn_int_org_at(struct ld *L, int opt, int slot);
 char **scn_int_raw_at(struct ld *L, int opt, int slot);

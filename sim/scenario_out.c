@@ -242,35 +242,11 @@ static void fmt_value(const struct scn *s, const struct scn_opt *o,
 	}
 }
 
-static const void *const_base(const struct scn *s, int sec, int inst)
-{
-	switch (sec) {
-	case SCN_SEC_GLOBAL:
-		return &s->global;
-	case SCN_SEC_MACHINE:
-		return &s->machine;
-	case SCN_SEC_CPU:
-		return &s->cpu;
-	case SCN_SEC_DISK:
-		return &s->disk;
-	case SCN_SEC_VM:
-		return &s->vm[inst];
-	case SCN_SEC_CONTAINER:
-		return &s->container[inst];
-	case SCN_SEC_MANAGER:
-		return &s->manager;
-	case SCN_SEC_OUTPUT:
-		return &s->output;
-	default:
-		return NULL;
-	}
-}
-
 static int write_section(const struct scn *s, FILE *f, int sec, int inst)
 {
 	enum { VALUE_MAX = 2048 };
 	char buf[VALUE_MAX];
-	const void *base = const_base(s, sec, inst);
+	const void *base = scn_int_sec_base(s, sec, inst);
 	int rc = 0;
 	if (sec == SCN_SEC_VM)
 		fprintf(f, "\n[vm %s]\n", s->vm[inst].name);
