@@ -87,19 +87,6 @@ int64_t live_int_mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-int live_int_pathf(char *buf, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, cap, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= cap) {
-		buf[0] = '\0';
-		return -1;
-	}
-	return 0;
-}
-
 /* ---------------------------------------------------------------------- */
 /* the session                                                              */
 
@@ -107,20 +94,20 @@ static int prepare_recdir(struct live *L, struct jv_diag *d)
 {
 	if (!L->o.record) {
 		const char *tmpdir = getenv("TMPDIR");
-		live_int_pathf(L->recdir, sizeof L->recdir, "%s/joulevisor-live-XXXXXX",
+		lproc_pathf(L->recdir, sizeof L->recdir, "%s/joulevisor-live-XXXXXX",
 			       tmpdir && tmpdir[0] ? tmpdir : "/tmp");
 		if (!mkdtemp(L->recdir))
 			return jv_diag_set(d, JV_EIO, L->recdir, 0, "cannot create: %s", strerror(errno));
 		L->rec_tmp = 1;
 		return 0;
 	}
-	live_int_pathf(L->recdir, sizeof L->recdir, "%s", L->o.record);
+	lproc_pathf(L->recdir, sizeof L->recdir, "%s", L->o.record);
 	if (mkdir(L->recdir, 0755) == 0)
 		return 0;
 	if (errno != EEXIST)
 		return jv_diag_set(d, JV_EIO, L->recdir, 0, "cannot create: %s", strerror(errno));
 	char probe[LIVE_PATH_MAX];
-	live_int_pathf(probe, sizeof probe, "%s/live.ini", L->recdir);
+	lproc_pathf(probe, sizeof probe, "%s/live.ini", L->recdir);
 	if (!access(probe, F_OK) && !L->o.force)
 		return jv_diag_set(d, JV_EEXIST, L->recdir, 0,
 				   "already holds a recording (use --force to replace it)");
@@ -131,12 +118,12 @@ static void remove_recdir(struct live *L)
 {
 	char path[LIVE_PATH_MAX];
 	for (int i = 0; i < L->n; i++) {
-		live_int_pathf(path, sizeof path, "%s/%s.pmc.csv", L->recdir, L->ent[i].name);
+		lproc_pathf(path, sizeof path, "%s/%s.pmc.csv", L->recdir, L->ent[i].name);
 		unlink(path);
-		live_int_pathf(path, sizeof path, "%s/%s.blk.csv", L->recdir, L->ent[i].name);
+		lproc_pathf(path, sizeof path, "%s/%s.blk.csv", L->recdir, L->ent[i].name);
 		unlink(path);
 	}
-	live_int_pathf(path, sizeof path, "%s/live.ini", L->recdir);
+	lproc_pathf(path, sizeof path, "%s/live.ini", L->recdir);
 	unlink(path);
 	rmdir(L->recdir);
 }
@@ -172,7 +159,7 @@ static int add_entities(struct live *L, struct spawn *sp, struct jv_diag *d)
 		lcg_normalize(&L->mnt, o->cgroups[i], cg, sizeof cg);
 		const char *base = strrchr(cg, '/');
 		char nm[SCN_NAME_MAX];
-		live_int_pathf(nm, sizeof nm, "%s", base && base[1] ? base + 1 : "root");
+		lproc_pathf(nm, sizeof nm, "%s", base && base[1] ? base + 1 : "root");
 		char *dot = strstr(nm, ".scope");
 		if (!dot)
 			dot = strstr(nm, ".slice");
@@ -511,7 +498,7 @@ out:
 		char name[SCN_NAME_MAX];
 		live_int_sanitize_name(L->o.name ? L->o.name : L->n == 1 ? L->ent[0].name : "live", name,
 				       sizeof name);
-		live_int_pathf(outbuf, sizeof outbuf, "out/%s", name);
+		lproc_pathf(outbuf, sizeof outbuf, "out/%s", name);
 		ro.out_dir = outbuf;
 	}
 	ro.db = L->o.db;

@@ -19,7 +19,7 @@ static int parse_limit(struct live *L, const struct limit_arg *l, struct ent *e)
 		if (n && v[n - 1] == '%') {
 			char tmp[64];
 			double pct;
-			live_int_pathf(tmp, sizeof tmp, "%.*s", (int)(n - 1), v);
+			lproc_pathf(tmp, sizeof tmp, "%.*s", (int)(n - 1), v);
 			if (units_parse_double(tmp, &pct, why) || pct <= 0)
 				return live_int_usage_err(L, "--cpu-limit: expected a power or a percentage, got '%s'", v);
 			e->cpu_limit_cpus = pct / 100.0;
@@ -88,7 +88,7 @@ int live_int_enforce_prepare(struct live *L, struct ent *e, struct jv_diag *d)
 		return jv_diag_set(d, JV_EINVAL, NULL, 0, "--enforce: no cgroup hierarchy found");
 	if (e->kind != ENT_CGROUP) {
 		char path[LCG_PATH_MAX];
-		live_int_pathf(path, sizeof path, "/joulevisor-live-%d-%s", (int)getpid(), e->name);
+		lproc_pathf(path, sizeof path, "/joulevisor-live-%d-%s", (int)getpid(), e->name);
 		int rc = lcg_create(L->enf, &L->mnt, path, d);
 		if (!rc)
 			rc = lcg_attach(L->enf, &L->mnt, path, e->pid, "/proc", d);

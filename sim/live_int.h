@@ -195,8 +195,6 @@ struct spawn {
 
 /* live.c */
 int64_t live_int_mono_ns(void);
-int live_int_pathf(char *buf, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* live_opts.c */
 int live_int_usage_err(struct live *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

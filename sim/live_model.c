@@ -58,7 +58,7 @@ void live_int_model_setup(struct live *L, const struct scn *s, int have_hw[LPERF
 	if (L->fallback) {
 		L->w[LPERF_TASK_CLOCK] = task_w >= 0 ? task_w : L->active_w / LIVE_FREQ_HZ;
 		L->active_w = L->w[LPERF_TASK_CLOCK] * LIVE_FREQ_HZ;
-		live_int_pathf(L->fallback_why, sizeof L->fallback_why, "%s",
+		lproc_pathf(L->fallback_why, sizeof L->fallback_why, "%s",
 			       have_hw[LPERF_CYCLES] ? "no weight for the hardware counters"
 					    : "no hardware counters");
 	}
@@ -158,7 +158,7 @@ static void fmt_limit(const struct ent *e, char *buf, size_t cap)
 		snprintf(b, sizeof b, "disk %.3gW", e->disk_limit_w);
 	else if (e->disk_limit_bps > 0)
 		snprintf(b, sizeof b, "disk %.3gMiB/s", e->disk_limit_bps / 1048576.0);
-	live_int_pathf(buf, cap, "%s%s%s", a, a[0] && b[0] ? " " : "", b[0] || a[0] ? b : "-");
+	lproc_pathf(buf, cap, "%s%s%s", a, a[0] && b[0] ? " " : "", b[0] || a[0] ? b : "-");
 }
 
 static void fmt_throttle(const struct live *L, const struct ent *e, char *buf, size_t cap)
@@ -168,7 +168,7 @@ static void fmt_throttle(const struct live *L, const struct ent *e, char *buf, s
 		snprintf(a, sizeof a, "%.3g CPU", e->applied_cpus);
 	if (e->applied_bps > 0)
 		snprintf(b, sizeof b, "%.3gMiB/s", (double)e->applied_bps / 1048576.0);
-	live_int_pathf(buf, cap, "%s%s%s%s", a, a[0] && b[0] ? " " : "", b,
+	lproc_pathf(buf, cap, "%s%s%s%s", a, a[0] && b[0] ? " " : "", b,
 		       !a[0] && !b[0] ? "-" : L->o.dry_run ? " (dry-run)" : "");
 }
 
@@ -276,7 +276,7 @@ int live_int_metrics_publish(struct live *L, struct jv_diag *d)
 		return jv_diag_set(d, JV_ENOMEM, NULL, 0, "out of memory");
 	if (L->o.metrics) {
 		char tmp[LIVE_PATH_MAX];
-		live_int_pathf(tmp, sizeof tmp, "%s.tmp-%d", L->o.metrics, (int)getpid());
+		lproc_pathf(tmp, sizeof tmp, "%s.tmp-%d", L->o.metrics, (int)getpid());
 		FILE *f = fopen(tmp, "w");
 		int ok = f && fputs(text, f) >= 0;
 		if (f && fclose(f))

@@ -17,11 +17,11 @@ int live_int_open_writers(struct live *L, struct ent *e, struct jv_diag *d)
 	const char *names[LPERF_N_EVENTS];
 	for (int i = 0; i < e->nctr; i++)
 		names[i] = lperf_event_name(e->ev[i]);
-	live_int_pathf(path, sizeof path, "%s/%s.pmc.csv", L->recdir, e->name);
+	lproc_pathf(path, sizeof path, "%s/%s.pmc.csv", L->recdir, e->name);
 	int rc = trc_writer_open(path, TRC_PMC_INTERVAL, names, e->nctr, &e->pw, d);
 	if (rc)
 		return rc;
-	live_int_pathf(path, sizeof path, "%s/%s.blk.csv", L->recdir, e->name);
+	lproc_pathf(path, sizeof path, "%s/%s.blk.csv", L->recdir, e->name);
 	return trc_writer_open(path, TRC_BLK_INTERVAL, NULL, 0, &e->bw, d);
 }
 
@@ -211,8 +211,8 @@ int live_int_write_scenario(struct live *L, int64_t dur_ns, const int used[LPERF
 			    char *path, size_t cap, struct jv_diag *d)
 {
 	char tmp[LIVE_PATH_MAX];
-	live_int_pathf(path, cap, "%s/live.ini", L->recdir);
-	live_int_pathf(tmp, sizeof tmp, "%s/.live.ini.tmp-%d", L->recdir, (int)getpid());
+	lproc_pathf(path, cap, "%s/live.ini", L->recdir);
+	lproc_pathf(tmp, sizeof tmp, "%s/.live.ini.tmp-%d", L->recdir, (int)getpid());
 	FILE *f = fopen(tmp, "w");
 	if (!f)
 		return jv_diag_set(d, JV_EIO, tmp, 0, "cannot create: %s", strerror(errno));

@@ -21,7 +21,7 @@ void live_int_sanitize_name(const char *in, char *out, size_t cap)
 	}
 	out[j] = '\0';
 	if (!j || !strcmp(out, ".") || !strcmp(out, ".."))
-		live_int_pathf(out, cap, "entity");
+		lproc_pathf(out, cap, "entity");
 }
 
 static int name_taken(const struct live *L, const char *nm)
@@ -50,7 +50,7 @@ struct ent *live_int_ent_add(struct live *L, int kind, const char *base)
 			if (!name_taken(L, try))
 				break;
 		}
-		live_int_pathf(nm, sizeof nm, "%s", try);
+		lproc_pathf(nm, sizeof nm, "%s", try);
 	}
 	memcpy(e->name, nm, sizeof nm);
 	L->n++;
@@ -88,12 +88,12 @@ int live_int_open_cpu(struct live *L, struct ent *e, int before_exec)
 			return 0;
 		}
 		if (L->o.switches)
-			live_int_pathf(e->cpu_why, sizeof e->cpu_why, "switch sampling: %s", d.msg);
+			lproc_pathf(e->cpu_why, sizeof e->cpu_why, "switch sampling: %s", d.msg);
 		jv_diag_clear(&d);
 		if (lperf_open_pid(e->pid, 1, before_exec, wanted_events(), &e->grp, &d) == 0) {
 			e->cpu_src = CPU_PERF;
 		} else {
-			live_int_pathf(e->cpu_why, sizeof e->cpu_why, "%s", d.msg);
+			lproc_pathf(e->cpu_why, sizeof e->cpu_why, "%s", d.msg);
 			uint64_t ns;
 			jv_diag_clear(&d);
 			if (lproc_pid_cpu_ns("/proc", e->pid, &ns, &d) == 0) {
@@ -107,7 +107,7 @@ int live_int_open_cpu(struct live *L, struct ent *e, int before_exec)
 				      &d) == 0) {
 			e->cpu_src = CPU_PERF;
 		} else {
-			live_int_pathf(e->cpu_why, sizeof e->cpu_why, "%s",
+			lproc_pathf(e->cpu_why, sizeof e->cpu_why, "%s",
 				       e->dir[LCG_PERF][0] ? d.msg : "no perf_event hierarchy has this cgroup");
 			uint64_t ns;
 			jv_diag_clear(&d);
@@ -171,7 +171,7 @@ void live_int_open_io(struct live *L, struct ent *e)
 {
 	e->io_src = IO_NONE;
 	if (L->ndisk == 0) {
-		live_int_pathf(e->io_why, sizeof e->io_why, "no physical disk");
+		lproc_pathf(e->io_why, sizeof e->io_why, "no physical disk");
 		return;
 	}
 	if (e->kind != ENT_CGROUP) {
@@ -179,7 +179,7 @@ void live_int_open_io(struct live *L, struct ent *e)
 	} else if (e->dir[LCG_IO][0]) {
 		e->io_src = e->v2[LCG_IO] ? IO_CG_V2 : IO_CG_V1;
 	} else {
-		live_int_pathf(e->io_why, sizeof e->io_why, "no blkio/io hierarchy has this cgroup");
+		lproc_pathf(e->io_why, sizeof e->io_why, "no blkio/io hierarchy has this cgroup");
 		return;
 	}
 	if (live_int_read_io(L, e, e->io_r, e->io_w, e->io_rn, e->io_wn)) {

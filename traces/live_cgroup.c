@@ -32,6 +32,7 @@
  * someone else's change to the same file in between is overwritten.
  */
 #include "traces/live_cgroup.h"
+#include "traces/live_proc.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -55,21 +56,6 @@ static const char *const V2_CTL[LCG_N_NEEDS] = {"perf_event", "cpu", "cpu", "io"
 const char *lcg_need_name(int need)
 {
 	return need >= 0 && need < LCG_N_NEEDS ? NEED_NAMES[need] : "?";
-}
-
-static int pathf(char *buf, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int pathf(char *buf, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, cap, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= cap) {
-		buf[0] = '\0';
-		return -1;
-	}
-	return 0;
 }
 
 static int has_token(const char *list, const char *tok, const char *seps)
@@ -120,7 +106,7 @@ int lcg_mounts_scan(const char *mountinfo, const char *prefix, struct lcg_mounts
 		    sscanf(sep + 3, "%63s %255s %1023s", fstype, src, opts) != 3)
 			continue;
 		char full[LCG_PATH_MAX];
-		if (pathf(full, sizeof full, "%s%s", prefix, mnt))
+		if (lproc_pathf(full, sizeof full, "%s%s", prefix, mnt))
 			continue;
 		if (strcmp(fstype, "cgroup2") == 0 && !m->v2[0]) {
 			memcpy(m->v2, full, sizeof full);
@@ -133,7 +119,7 @@ int lcg_mounts_scan(const char *mountinfo, const char *prefix, struct lcg_mounts
 	fclose(f);
 	if (m->v2[0]) {
 		char path[LCG_PATH_MAX + 32], ctl[512] = "";
-		pathf(path, sizeof path, "%s/cgroup.controllers", m->v2);
+		lproc_pathf(path, sizeof path, "%s/cgroup.controllers", m->v2);
 		read_small(path, ctl, sizeof ctl);
 		for (int k = 0; k < LCG_N_NEEDS; k++) {
 			if (m->v1[k][0])
@@ -158,7 +144,7 @@ int lcg_dir(const struct lcg_mounts *m, int need, const char *cgpath, char *out,
 	const char *base = m->v1[need][0] ? m->v1[need] : m->v2_has[need] ? m->v2 : "";
 	if (!base[0])
 		return -1;
-	if (pathf(out, cap, "%s%s%s", base, cgpath[0] == '/' ? "" : "/", cgpath))
+	if (lproc_pathf(out, cap, "%s%s%s", base, cgpath[0] == '/' ? "" : "/", cgpath))
 		return -1;
 	size_t n = strlen(out);
 	while (n > 1 && out[n - 1] == '/')
@@ -182,11 +168,11 @@ void lcg_normalize(const struct lcg_mounts *m, const char *arg, char *out, size_
 	for (int i = 0; i <= LCG_N_NEEDS; i++) {
 		size_t n = strlen(mounts[i]);
 		if (n && strncmp(arg, mounts[i], n) == 0 && (arg[n] == '/' || arg[n] == '\0')) {
-			pathf(out, cap, "%s", arg[n] ? arg + n : "/");
+			lproc_pathf(out, cap, "%s", arg[n] ? arg + n : "/");
 			return;
 		}
 	}
-	pathf(out, cap, "%s%s", arg[0] == '/' ? "" : "/", arg);
+	lproc_pathf(out, cap, "%s%s", arg[0] == '/' ? "" : "/", arg);
 }
 
 /* "machine-qemu\x2d1\x2dweb.scope" -> "web" */
@@ -226,7 +212,7 @@ static void scope_vm_name(const char *scope, char *out, size_t cap)
 	}
 	out[j] = '\0';
 	if (!j)
-		pathf(out, cap, "vm");
+		lproc_pathf(out, cap, "vm");
 }
 
 int lcg_find_vms(const struct lcg_mounts *m, char (*paths)[LCG_PATH_MAX], char (*names)[64],
@@ -247,7 +233,7 @@ int lcg_find_vms(const struct lcg_mounts *m, char (*paths)[LCG_PATH_MAX], char (
 			if (strncmp(de->d_name, "machine-qemu", 12) != 0 || len < 6 ||
 			    strcmp(de->d_name + len - 6, ".scope") != 0)
 				continue;
-			pathf(paths[n], LCG_PATH_MAX, "/machine.slice/%s", de->d_name);
+			lproc_pathf(paths[n], LCG_PATH_MAX, "/machine.slice/%s", de->d_name);
 			scope_vm_name(de->d_name, names[n], 64);
 			n++;
 		}
@@ -307,7 +293,7 @@ static struct lcg_op *op_add(struct lcg_enf *e, int kind, const char *path)
 	struct lcg_op *o = &e->op[e->n++];
 	memset(o, 0, sizeof *o);
 	o->kind = kind;
-	pathf(o->path, sizeof o->path, "%s", path);
+	lproc_pathf(o->path, sizeof o->path, "%s", path);
 	return o;
 }
 
@@ -351,7 +337,7 @@ static int enf_write(struct lcg_enf *e, const char *path, const char *val, const
 	struct lcg_op *o = op_add(e, OP_WRITE, path);
 	if (!o)
 		return jv_diag_set(d, JV_ENOMEM, NULL, 0, "out of memory");
-	pathf(o->restore, sizeof o->restore, "%s", restore);
+	lproc_pathf(o->restore, sizeof o->restore, "%s", restore);
 	int rc = write_file(path, val);
 	if (rc) {
 		e->n--; /* nothing changed */
@@ -374,7 +360,7 @@ int lcg_create(struct lcg_enf *e, const struct lcg_mounts *m, const char *cgpath
 			continue;
 		done[nd++] = base;
 		char dir[LCG_PATH_MAX];
-		if (pathf(dir, sizeof dir, "%s%s", base, cgpath))
+		if (lproc_pathf(dir, sizeof dir, "%s%s", base, cgpath))
 			return jv_diag_set(d, JV_ELIMIT, base, 0, "cgroup path too long");
 		if (e->dry_run) {
 			fprintf(logf_(e), "joulevisor: dry-run: would create cgroup %s\n", dir);
@@ -394,7 +380,7 @@ static int pid_cgroup_dir(const struct lcg_mounts *m, int need, pid_t pid,
 			  const char *proc_root, char *out, size_t cap)
 {
 	char path[LCG_PATH_MAX], line[LCG_PATH_MAX + 64];
-	pathf(path, sizeof path, "%s/%d/cgroup", proc_root, (int)pid);
+	lproc_pathf(path, sizeof path, "%s/%d/cgroup", proc_root, (int)pid);
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -411,7 +397,7 @@ static int pid_cgroup_dir(const struct lcg_mounts *m, int need, pid_t pid,
 		int match = v2 ? (strncmp(line, "0", 1) == 0 && !*ctls)
 			       : has_token(ctls, V1_CTL[need], ",");
 		if (match)
-			found = pathf(out, cap, "%s%s", v2 ? m->v2 : m->v1[need],
+			found = lproc_pathf(out, cap, "%s%s", v2 ? m->v2 : m->v1[need],
 				      strcmp(cg, "/") ? cg : "");
 	}
 	fclose(f);
@@ -432,8 +418,8 @@ int lcg_attach(struct lcg_enf *e, const struct lcg_mounts *m, const char *cgpath
 			continue;
 		done[nd++] = base;
 		char dir[LCG_PATH_MAX], procs[LCG_PATH_MAX + 32], pidbuf[32];
-		pathf(dir, sizeof dir, "%s%s", base, cgpath);
-		pathf(procs, sizeof procs, "%s/cgroup.procs", dir);
+		lproc_pathf(dir, sizeof dir, "%s%s", base, cgpath);
+		lproc_pathf(procs, sizeof procs, "%s/cgroup.procs", dir);
 		snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);
 		if (e->dry_run) {
 			fprintf(logf_(e), "joulevisor: dry-run: would move pid %d into %s\n",
@@ -442,12 +428,12 @@ int lcg_attach(struct lcg_enf *e, const struct lcg_mounts *m, const char *cgpath
 		}
 		char former[LCG_PATH_MAX];
 		if (pid_cgroup_dir(m, k, pid, proc_root, former, sizeof former))
-			pathf(former, sizeof former, "%s", base);
+			lproc_pathf(former, sizeof former, "%s", base);
 		struct lcg_op *o = op_add(e, OP_ATTACH, dir);
 		if (!o)
 			return jv_diag_set(d, JV_ENOMEM, NULL, 0, "out of memory");
 		o->pid = pid;
-		pathf(o->restore, sizeof o->restore, "%s", former);
+		lproc_pathf(o->restore, sizeof o->restore, "%s", former);
 		int rc = write_file(procs, pidbuf);
 		if (rc) {
 			e->n--;
@@ -466,18 +452,18 @@ int lcg_set_cpu(struct lcg_enf *e, const char *dir, int is_v2, double cpus, unsi
 	if (cpus > 0) {
 		long long period = LCG_CPU_PERIOD_US;
 		if (is_v2) {
-			pathf(path, sizeof path, "%s/cpu.max", dir);
+			lproc_pathf(path, sizeof path, "%s/cpu.max", dir);
 			long long p2;
 			if (read_small(path, cur, sizeof cur) == 0 &&
 			    sscanf(cur, "%*s %lld", &p2) == 1 && p2 > 0)
 				period = p2;
 		} else {
-			pathf(path, sizeof path, "%s/cpu.cfs_period_us", dir);
+			lproc_pathf(path, sizeof path, "%s/cpu.cfs_period_us", dir);
 			long long p1;
 			if (read_small(path, cur, sizeof cur) == 0 && sscanf(cur, "%lld", &p1) == 1 &&
 			    p1 > 0)
 				period = p1;
-			pathf(path, sizeof path, "%s/cpu.cfs_quota_us", dir);
+			lproc_pathf(path, sizeof path, "%s/cpu.cfs_quota_us", dir);
 		}
 		long long quota = (long long)(cpus * (double)period + 0.5);
 		if (quota < LCG_MIN_QUOTA_US)
@@ -492,10 +478,10 @@ int lcg_set_cpu(struct lcg_enf *e, const char *dir, int is_v2, double cpus, unsi
 		if (weight > 10000)
 			weight = 10000;
 		if (is_v2) {
-			pathf(path, sizeof path, "%s/cpu.weight", dir);
+			lproc_pathf(path, sizeof path, "%s/cpu.weight", dir);
 			snprintf(val, sizeof val, "%u", weight);
 		} else {
-			pathf(path, sizeof path, "%s/cpu.shares", dir);
+			lproc_pathf(path, sizeof path, "%s/cpu.shares", dir);
 			unsigned long shares = (unsigned long)weight * 1024UL / 100UL;
 			snprintf(val, sizeof val, "%lu", shares < 2 ? 2UL : shares);
 		}
@@ -510,7 +496,7 @@ static void io_current(const char *path, unsigned maj, unsigned min, const char 
 		       char *out, size_t cap)
 {
 	char buf[4096];
-	pathf(out, cap, "%s", key ? "max" : "0");
+	lproc_pathf(out, cap, "%s", key ? "max" : "0");
 	if (read_small(path, buf, sizeof buf))
 		return;
 	char *save = NULL;
@@ -522,13 +508,13 @@ static void io_current(const char *path, unsigned maj, unsigned min, const char 
 		if (!key) {
 			char v[64];
 			if (sscanf(ln + off, "%63s", v) == 1)
-				pathf(out, cap, "%s", v);
+				lproc_pathf(out, cap, "%s", v);
 			return;
 		}
 		char *p = strstr(ln + off, key);
 		char v[64];
 		if (p && sscanf(p + strlen(key), "%63s", v) == 1)
-			pathf(out, cap, "%s", v);
+			lproc_pathf(out, cap, "%s", v);
 		return;
 	}
 }
@@ -541,7 +527,7 @@ int lcg_set_io(struct lcg_enf *e, const char *dir, int is_v2, unsigned maj, unsi
 		return 0;
 	if (is_v2) {
 		char r[64], w[64], oldr[64], oldw[64];
-		pathf(path, sizeof path, "%s/io.max", dir);
+		lproc_pathf(path, sizeof path, "%s/io.max", dir);
 		io_current(path, maj, min, "rbps=", oldr, sizeof oldr);
 		io_current(path, maj, min, "wbps=", oldw, sizeof oldw);
 		if (rbps)
@@ -563,7 +549,7 @@ int lcg_set_io(struct lcg_enf *e, const char *dir, int is_v2, unsigned maj, unsi
 		if (!lim[k])
 			continue;
 		char old[64];
-		pathf(path, sizeof path, "%s/%s", dir, files[k]);
+		lproc_pathf(path, sizeof path, "%s/%s", dir, files[k]);
 		io_current(path, maj, min, NULL, old, sizeof old);
 		snprintf(val, sizeof val, "%u:%u %llu", maj, min, (unsigned long long)lim[k]);
 		snprintf(restore, sizeof restore, "%u:%u %s", maj, min, old);
@@ -578,8 +564,8 @@ int lcg_set_io(struct lcg_enf *e, const char *dir, int is_v2, unsigned maj, unsi
 static int move_tasks(const char *dir, const char *to_dir)
 {
 	char path[LCG_PATH_MAX + 32], to[LCG_PATH_MAX + 32];
-	pathf(path, sizeof path, "%s/cgroup.procs", dir);
-	pathf(to, sizeof to, "%s/cgroup.procs", to_dir);
+	lproc_pathf(path, sizeof path, "%s/cgroup.procs", dir);
+	lproc_pathf(to, sizeof to, "%s/cgroup.procs", to_dir);
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return 0;
@@ -598,7 +584,7 @@ static int move_tasks(const char *dir, const char *to_dir)
 static int rm_cgroup(const char *dir)
 {
 	char parent[LCG_PATH_MAX];
-	pathf(parent, sizeof parent, "%s", dir);
+	lproc_pathf(parent, sizeof parent, "%s", dir);
 	char *slash = strrchr(parent, '/');
 	if (slash && slash != parent)
 		*slash = '\0';
@@ -632,7 +618,7 @@ int lcg_restore(struct lcg_enf *e, struct jv_diag *d)
 						    o->restore, strerror(-rc));
 		} else if (o->kind == OP_ATTACH) {
 			char procs[LCG_PATH_MAX + 32], pidbuf[32];
-			pathf(procs, sizeof procs, "%s/cgroup.procs", o->restore);
+			lproc_pathf(procs, sizeof procs, "%s/cgroup.procs", o->restore);
 			snprintf(pidbuf, sizeof pidbuf, "%d", (int)o->pid);
 			rc = write_file(procs, pidbuf);
 			if (rc && rc != -ESRCH && !first && kill(o->pid, 0) == 0)
