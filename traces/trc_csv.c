@@ -39,6 +39,7 @@
  * pmc{t_ns=1000, cpu=0, vm=index of "web", ctr={5000,1200}}.
  */
 #include "traces/trc_impl.h"
+#include "traces/fmt_text.h"
 
 #include <inttypes.h>
 #include <stddef.h>
@@ -341,35 +342,9 @@ static int check_version(struct trc_reader *r, const char *s, size_t len,
 	return 0;
 }
 
-struct hfield {
-	const char *s;
-	size_t len;
-};
-
-/* Split a header line at commas; fills up to max fields, returns the
- * total number of fields. */
-static int split_header(const char *line, size_t len, struct hfield *f,
-			int max)
+static int hfield_is(const struct trc_fld *f, const char *name)
 {
-	int n = 0;
-	const char *p = line, *end = line + len;
-	for (;;) {
-		const char *c = memchr(p, ',', (size_t)(end - p));
-		const char *e = c ? c : end;
-		if (n < max) {
-			f[n].s = p;
-			f[n].len = (size_t)(e - p);
-		}
-		n++;
-		if (!c)
-			return n;
-		p = c + 1;
-	}
-}
-
-static int hfield_is(const struct hfield *f, const char *name)
-{
-	return f->len == strlen(name) && memcmp(f->s, name, f->len) == 0;
+	return f->n == strlen(name) && memcmp(f->s, name, f->n) == 0;
 }
 
 static int header_err(const struct trc_reader *r, struct jv_diag *d, int err,
@@ -388,7 +363,7 @@ static int header_err(const struct trc_reader *r, struct jv_diag *d, int err,
 }
 
 /* The fixed columns cols[0..n) must be f[0..n). */
-static int header_fixed(struct trc_reader *r, const struct hfield *f, int nf,
+static int header_fixed(struct trc_reader *r, const struct trc_fld *f, int nf,
 			const struct col *cols, int n, struct jv_diag *d)
 {
 	char q[80];
@@ -402,13 +377,13 @@ static int header_fixed(struct trc_reader *r, const struct hfield *f, int nf,
 			return header_err(r, d, JV_EPARSE,
 					  "column %d: expected '%s', found '%s'",
 					  i + 1, cols[i].name,
-					  trc_quote(q, sizeof q, f[i].s, f[i].len));
+					  trc_quote(q, sizeof q, f[i].s, f[i].n));
 	}
 	return 0;
 }
 
 static int header_counters(struct trc_reader *r, struct csv_state *c,
-			   const struct hfield *f, int nf, int first,
+			   const struct trc_fld *f, int nf, int first,
 			   struct jv_diag *d)
 {
 	char q[80];
@@ -423,25 +398,25 @@ static int header_counters(struct trc_reader *r, struct csv_state *c,
 				  "too many counter columns (%d, at most %d)", n,
 				  TRC_MAX_COUNTERS);
 	for (int i = 0; i < n; i++) {
-		const struct hfield *h = &f[first + i];
-		if (h->len == 0)
+		const struct trc_fld *h = &f[first + i];
+		if (h->n == 0)
 			return header_err(r, d, JV_EPARSE,
 					  "column %d: empty counter name",
 					  first + i + 1);
 		for (int j = 0; j < i; j++)
-			if (f[first + j].len == h->len &&
-			    memcmp(f[first + j].s, h->s, h->len) == 0)
+			if (f[first + j].n == h->n &&
+			    memcmp(f[first + j].s, h->s, h->n) == 0)
 				return header_err(
 					r, d, JV_EPARSE,
 					"column %d: duplicate counter '%s' (also "
 					"column %d)", first + i + 1,
-					trc_quote(q, sizeof q, h->s, h->len),
+					trc_quote(q, sizeof q, h->s, h->n),
 					first + j + 1);
-		char *nm = malloc(h->len + 1);
+		char *nm = malloc(h->n + 1);
 		if (!nm)
 			return header_err(r, d, JV_ENOMEM, "out of memory");
-		memcpy(nm, h->s, h->len);
-		nm[h->len] = '\0';
+		memcpy(nm, h->s, h->n);
+		nm[h->n] = '\0';
 		r->counters[r->n_counters++] = nm;
 		struct col *cc = &c->cols[c->n_cols++];
 		cc->type = COL_CTR;
@@ -451,7 +426,7 @@ static int header_counters(struct trc_reader *r, struct csv_state *c,
 }
 
 static int header_blk(struct trc_reader *r, struct csv_state *c,
-		      const struct hfield *f, int nf, struct jv_diag *d)
+		      const struct trc_fld *f, int nf, struct jv_diag *d)
 {
 	char q[80];
 	int rc = header_fixed(r, f, nf, blk_cols, BLK_N_REQUIRED, d);
@@ -469,7 +444,7 @@ static int header_blk(struct trc_reader *r, struct csv_state *c,
 				r, d, JV_EPARSE,
 				"column %d: unexpected column '%s' (expected "
 				"'%s': optional latency_ns then disk)",
-				i + 1, trc_quote(q, sizeof q, f[i].s, f[i].len),
+				i + 1, trc_quote(q, sizeof q, f[i].s, f[i].n),
 				header_hint[TRC_BLK]);
 		if (next == BLK_N_REQUIRED)
 			c->has_lat = 1;
@@ -483,8 +458,8 @@ static int header_blk(struct trc_reader *r, struct csv_state *c,
 static int parse_header(struct trc_reader *r, struct csv_state *c,
 			const char *line, size_t len, struct jv_diag *d)
 {
-	struct hfield f[MAX_COLS + 1];
-	int nf = split_header(line, len, f, MAX_COLS + 1);
+	struct trc_fld f[MAX_COLS + 1];
+	int nf = trc_split_commas(line, len, f, MAX_COLS + 1, 0);
 	int rc;
 	char q[80];
 	switch (r->kind) {
@@ -511,7 +486,7 @@ static int parse_header(struct trc_reader *r, struct csv_state *c,
 			return header_err(r, d, JV_EPARSE,
 					  "column %d: unexpected column '%s' "
 					  "(expected '%s')", n + 1,
-					  trc_quote(q, sizeof q, f[n].s, f[n].len),
+					  trc_quote(q, sizeof q, f[n].s, f[n].n),
 					  header_hint[r->kind]);
 		memcpy(c->cols, blki_cols, (size_t)n * sizeof c->cols[0]);
 		c->n_cols = n;
