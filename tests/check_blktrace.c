@@ -41,21 +41,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static unsigned char *slurp_n(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	long sz = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	unsigned char *b = malloc((size_t)sz + 1);
-	ck_assert_ptr_nonnull(b);
-	ck_assert_uint_eq(fread(b, 1, (size_t)sz, f), (size_t)sz);
-	fclose(f);
-	*n = (size_t)sz;
-	return b;
-}
-
 /* What reading a whole trace gave. */
 struct sum {
 	int open_rc, rc;    /* trc_open, last trc_next */

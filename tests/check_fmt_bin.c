@@ -11,6 +11,7 @@
  * entry mismatches) and every prefix of a valid file must be rejected with
  * a byte offset.
  */
+#define _XOPEN_SOURCE 700 /* nftw (check_tmpdir.h) */
 #include <check.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -23,49 +24,13 @@
 #include "base/jv_err.h"
 #include "traces/trc.h"
 
+#define CK_TMP_PREFIX "check_fmt_bin"
+#include "check_trc_fixture.h"
+
 #ifndef JV_FIXTURES
 #define JV_FIXTURES "tests/fixtures"
 #endif
 #define FIX(name) JV_FIXTURES "/" name
-
-static char tmp_dir[256];
-
-/* ---- helpers ---------------------------------------------------------- */
-
-static const char *tmp_path(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	char *p = buf[k++ % 4];
-	snprintf(p, sizeof buf[0], "%s/%s", tmp_dir, name);
-	return p;
-}
-
-static const char *write_tmp(const char *name, const void *s, size_t n)
-{
-	const char *path = tmp_path(name);
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(s, 1, n, f), n);
-	ck_assert_int_eq(fclose(f), 0);
-	return path;
-}
-
-static unsigned char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	long len = ftell(f);
-	ck_assert_int_ge(len, 0);
-	rewind(f);
-	unsigned char *b = malloc((size_t)len + 1);
-	ck_assert_ptr_nonnull(b);
-	ck_assert_uint_eq(fread(b, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	*n = (size_t)len;
-	return b;
-}
 
 /* A trace read completely: records, VM names, counters. */
 struct trace {
@@ -347,7 +312,7 @@ static void assert_same(const struct trace *a, const struct trace *b)
 static void roundtrip(const struct trace *a, const char *name)
 {
 	struct jv_diag d;
-	const char *bin = tmp_path(name);
+	const char *bin = at(name);
 	ck_assert_msg(save(a, bin, &d) == 0, "%s", d.msg);
 	struct trace b;
 	ck_assert_msg(load(bin, NULL, &b, &d) == 0, "%s", d.msg);
@@ -582,7 +547,7 @@ START_TEST(roundtrip_generated_kinds)
 	/* the CSV writer of the same records reads back to the same too, so
 	 * CSV and binary renderings import identically */
 	struct jv_diag d;
-	const char *csv = tmp_path("generated.csv");
+	const char *csv = at("generated.csv");
 	ck_assert_msg(save(&a, csv, &d) == 0, "%s", d.msg);
 	struct trace b;
 	ck_assert_msg(load(csv, NULL, &b, &d) == 0, "%s", d.msg);
@@ -601,10 +566,10 @@ START_TEST(roundtrip_empty)
 	a.n_ctr = 1;
 	snprintf(a.ctr[0], sizeof a.ctr[0], "cycles");
 	struct jv_diag d;
-	const char *p = tmp_path("empty.jvt");
+	const char *p = at("empty.jvt");
 	ck_assert_int_eq(save(&a, p, &d), 0);
 	size_t n;
-	unsigned char *bytes = slurp(p, &n);
+	unsigned char *bytes = slurp_n(p, &n);
 	ck_assert_uint_eq(n, 32 + 2 + 6 + 2 + 6 + 24);
 	free(bytes);
 	struct trace b;
@@ -626,7 +591,7 @@ START_TEST(roundtrip_real_perf_stat)
 	ck_assert_int_eq(a.n, 100);
 	roundtrip(&a, "sleep.jvt");
 	size_t n;
-	unsigned char *b = slurp(tmp_path("sleep.jvt"), &n);
+	unsigned char *b = slurp_n(at("sleep.jvt"), &n);
 	/* counter 0: u16 6 "cycles" u16 6 "events" right after 32 bytes */
 	ck_assert_mem_eq(b + 32, "\x06\x00" "cycles" "\x06\x00" "events", 16);
 	const char want[] = "\x16\x00" "power/energy-pkg/ (nJ)" "\x02\x00" "nJ";
@@ -643,7 +608,7 @@ END_TEST
 /* The exact bytes of a small file, as docs/FORMATS.md lays them out. */
 START_TEST(golden_bytes)
 {
-	const char *p = tmp_path("golden.jvt");
+	const char *p = at("golden.jvt");
 	const char *names[] = { "cycles", "instructions" };
 	struct trc_writer *w;
 	struct jv_diag d;
@@ -676,7 +641,7 @@ START_TEST(golden_bytes)
 	put64(&e, 7);
 	end_entry(&e, 1, 1);
 	size_t n;
-	unsigned char *got = slurp(p, &n);
+	unsigned char *got = slurp_n(p, &n);
 	ck_assert_uint_eq(n, e.n);
 	ck_assert_uint_eq(n, 70 + 11 + 32 + 24);
 	ck_assert_mem_eq(got, e.p, n);
@@ -916,7 +881,7 @@ END_TEST
  * file behind on error; counter names too long for the header fail open. */
 START_TEST(writer_errors)
 {
-	const char *p = tmp_path("w.jvt");
+	const char *p = at("w.jvt");
 	unlink(p);
 	const char *names[] = { "c" };
 	struct trc_writer *w;
@@ -949,7 +914,7 @@ END_TEST
  * 1 MiB buffer's end): sums, constant reader memory, bytes read. */
 START_TEST(large_streaming)
 {
-	const char *p = tmp_path("large.jvt");
+	const char *p = at("large.jvt");
 	const char *names[] = { "a", "b", "c" };
 	struct trc_writer *w;
 	struct jv_diag d;
@@ -1003,7 +968,7 @@ END_TEST
  * gives batches of one. */
 START_TEST(batch_boundaries)
 {
-	const char *p = tmp_path("batches.jvt");
+	const char *p = at("batches.jvt");
 	const char *names[] = { "a", "b", "c" };
 	struct trc_writer *w;
 	struct jv_diag d;
@@ -1042,7 +1007,7 @@ START_TEST(batch_boundaries)
 	/* the last record's first counter goes backwards (before the end
 	 * entry: 24 bytes; the record: 40 bytes) */
 	size_t len;
-	unsigned char *bytes = slurp(p, &len);
+	unsigned char *bytes = slurp_n(p, &len);
 	memset(bytes + len - 24 - 40 + 16, 0, 8);
 	const char *bad = write_tmp("batches-bad.jvt", bytes, len);
 	free(bytes);
@@ -1063,7 +1028,7 @@ END_TEST
 static Suite *fmt_bin_suite(void)
 {
 	Suite *s = suite_create("fmt_bin");
-	TCase *tc = tcase_create("roundtrip");
+	TCase *tc = tmp_tcase("roundtrip");
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, roundtrip_csv_fixtures, 0,
 			    (int)(sizeof csv_fixtures / sizeof csv_fixtures[0]));
@@ -1074,7 +1039,7 @@ static Suite *fmt_bin_suite(void)
 	tcase_add_test(tc, large_streaming);
 	tcase_add_test(tc, batch_boundaries);
 	suite_add_tcase(s, tc);
-	tc = tcase_create("errors");
+	tc = tmp_tcase("errors");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, error_every_truncation);
 	tcase_add_loop_test(tc, error_mutations, 0, M_COUNT);
@@ -1086,18 +1051,9 @@ static Suite *fmt_bin_suite(void)
 
 int main(void)
 {
-	snprintf(tmp_dir, sizeof tmp_dir, "/tmp/check_fmt_bin-XXXXXX");
-	if (!mkdtemp(tmp_dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
 	SRunner *sr = srunner_create(fmt_bin_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmp_dir);
 	return failed ? 1 : 0;
 }

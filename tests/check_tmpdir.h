@@ -66,29 +66,38 @@ static inline int exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-/* Whole file as a NUL-terminated string (fails the test if missing). */
-static inline char *slurp(const char *path)
+/* Whole file, NUL-terminated, its length in *n unless n is NULL (fails
+ * the test if missing). */
+static inline unsigned char *slurp_n(const char *path, size_t *n)
 {
 	FILE *f = fopen(path, "rb");
 	ck_assert_msg(f != NULL, "cannot open %s", path);
-	char *s = NULL;
-	size_t len = 0, cap = 0, n;
-	char buf[4096];
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-		if (len + n + 1 > cap) {
-			cap = (len + n + 1) * 2;
+	unsigned char *s = NULL;
+	size_t len = 0, cap = 0, got;
+	unsigned char buf[4096];
+	while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
+		if (len + got + 1 > cap) {
+			cap = (len + got + 1) * 2;
 			s = realloc(s, cap);
 			ck_assert_ptr_nonnull(s);
 		}
-		memcpy(s + len, buf, n);
-		len += n;
+		memcpy(s + len, buf, got);
+		len += got;
 	}
 	fclose(f);
 	if (!s)
 		s = calloc(1, 1);
 	ck_assert_ptr_nonnull(s);
 	s[len] = '\0';
+	if (n)
+		*n = len;
 	return s;
+}
+
+/* Whole file as a NUL-terminated string (fails the test if missing). */
+static inline char *slurp(const char *path)
+{
+	return (char *)slurp_n(path, NULL);
 }
 
 /* Write text to path (replacing it). */
