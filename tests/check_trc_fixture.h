@@ -1,6 +1,6 @@
 /*
  * check_trc_fixture.h: test inputs of the trace reader suites (check_trc,
- * check_fmt_perf, check_fmt_block, check_blktrace): files written into
+ * check_fmt_perf, check_fmt_block, check_blktrace, check_fmt_bin): files written into
  * the test's own temporary directory, an open reader, a whole-trace read.
  *
  * Built on check_tmpdir.h: define _XOPEN_SOURCE >= 500 and CK_TMP_PREFIX
