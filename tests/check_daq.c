@@ -287,6 +287,23 @@ static void opts_one(struct cal_meter_opts *o, const char *expr)
 	o->ch[0].expr = expr;
 }
 
+/* opts_one() with the times from column time_col instead of a rate. */
+static void opts_timed(struct cal_meter_opts *o, const char *expr, const char *time_col)
+{
+	opts_one(o, expr);
+	o->rate_hz = 0;
+	o->time_col = time_col;
+}
+
+/* The meter file at path, loaded with o: must succeed. */
+static struct cal_meter *load_ok(const struct cal_meter_opts *o, struct jv_diag *d)
+{
+	struct cal_meter *m = NULL;
+	jv_diag_clear(d);
+	ck_assert_msg(cal_meter_load(path, o, &m, d) == 0, "%s", d->msg);
+	return m;
+}
+
 /* Values in libcsv's buffer, fields of every length next to each other:
  * each loaded value is strtod()'s. */
 START_TEST(importer_values_match_strtod)
@@ -373,12 +390,9 @@ START_TEST(importer_lines_in_runs)
 		text[k] = '\0';
 		write_text(text);
 		struct cal_meter_opts o;
-		opts_one(&o, "v");
-		o.rate_hz = 0;
-		o.time_col = "t";
-		struct cal_meter *m = NULL;
-		struct jv_diag d = {0};
-		ck_assert_msg(cal_meter_load(path, &o, &m, &d) == 0, "%s", d.msg);
+		opts_timed(&o, "v", "t");
+		struct jv_diag d;
+		struct cal_meter *m = load_ok(&o, &d);
 		ck_assert_uint_eq(m->n, (size_t)n);
 		ck_assert_int_eq(m->delim, dl);
 		for (int i = 0; i < n; i++)
@@ -508,12 +522,9 @@ START_TEST(importer_rate_is_exact_median)
 			}
 			write_text(text);
 			struct cal_meter_opts o;
-			opts_one(&o, "v");
-			o.rate_hz = 0;
-			o.time_col = "t";
-			struct cal_meter *m = NULL;
-			struct jv_diag d = {0};
-			ck_assert_msg(cal_meter_load(path, &o, &m, &d) == 0, "%s", d.msg);
+			opts_timed(&o, "v", "t");
+			struct jv_diag d;
+			struct cal_meter *m = load_ok(&o, &d);
 			double *sp = malloc((m->n - 1) * sizeof *sp);
 			ck_assert_ptr_nonnull(sp);
 			for (size_t i = 0; i + 1 < m->n; i++)
@@ -541,12 +552,9 @@ START_TEST(importer_grows_past_estimate)
 		k += (size_t)snprintf(text + k, cap - k, "%d,%d\n", r, r % 10);
 	write_text(text);
 	struct cal_meter_opts o;
-	opts_one(&o, "c2");
-	o.rate_hz = 0;
-	o.time_col = "c1";
-	struct cal_meter *m = NULL;
-	struct jv_diag d = {0};
-	ck_assert_msg(cal_meter_load(path, &o, &m, &d) == 0, "%s", d.msg);
+	opts_timed(&o, "c2", "c1");
+	struct jv_diag d;
+	struct cal_meter *m = load_ok(&o, &d);
 	ck_assert_uint_eq(m->n, (size_t)rows);
 	for (int r = 1; r < rows; r++) {
 		ck_assert_double_eq(m->t_s[r], (double)r);
