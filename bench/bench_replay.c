@@ -86,24 +86,37 @@ __attribute__((noinline)) static uint64_t bench_region_read_loop(const char *pat
 	return sum;
 }
 
+/* The log opened for the reader regions (exits on failure). */
+static struct trc_reader *replay_open(const char *path, struct jv_diag *d)
+{
+	struct trc_reader *r = NULL;
+	jv_diag_clear(d);
+	if (trc_open(path, "auto", &r, d))
+		bench_fail("bench_replay", "trc_open", d);
+	return r;
+}
+
+/* A reader region's end: rc of its last call (what), then close. */
+static void replay_close(struct trc_reader *r, int rc, const char *what, const struct jv_diag *d)
+{
+	if (rc < 0)
+		bench_fail("bench_replay", what, d);
+	trc_close(r);
+}
+
 __attribute__((noinline)) static uint64_t bench_region_reader(const char *path,
 							      uint64_t *records)
 {
-	struct trc_reader *r = NULL;
 	struct trc_record rec;
 	struct jv_diag d;
+	struct trc_reader *r = replay_open(path, &d);
 	uint64_t sum = 0, n = 0;
 	int rc;
-	jv_diag_clear(&d);
-	if (trc_open(path, "auto", &r, &d))
-		bench_fail("bench_replay", "trc_open", &d);
 	while ((rc = trc_next(r, &rec, &d)) > 0) {
 		sum += (uint64_t)rec.u.pmc.t_ns;
 		n++;
 	}
-	if (rc < 0)
-		bench_fail("bench_replay", "trc_next", &d);
-	trc_close(r);
+	replay_close(r, rc, "trc_next", &d);
 	*records = n;
 	return sum;
 }
@@ -111,22 +124,17 @@ __attribute__((noinline)) static uint64_t bench_region_reader(const char *path,
 __attribute__((noinline)) static uint64_t bench_region_batch(const char *path,
 							     uint64_t *records)
 {
-	struct trc_reader *r = NULL;
 	struct trc_pmc_batch b;
 	struct jv_diag d;
+	struct trc_reader *r = replay_open(path, &d);
 	uint64_t sum = 0, n = 0;
 	int rc;
-	jv_diag_clear(&d);
-	if (trc_open(path, "auto", &r, &d))
-		bench_fail("bench_replay", "trc_open", &d);
 	while ((rc = trc_next_pmc_batch(r, &b, &d)) > 0) {
 		for (size_t i = 0; i < b.n; i++)
 			sum += trc_ld64(b.rec + i * b.rec_b + 8);
 		n += b.n;
 	}
-	if (rc < 0)
-		bench_fail("bench_replay", "trc_next_pmc_batch", &d);
-	trc_close(r);
+	replay_close(r, rc, "trc_next_pmc_batch", &d);
 	*records = n;
 	return sum;
 }
